@@ -1,0 +1,15 @@
+/*
+ * ggen p2p: run and query a libp2p node. Commands are added to the table as the connection
+ * stack, Kademlia and Gossipsub land.
+ */
+#include "cli.h"
+
+static const char help[] = "usage: ggen p2p <command> [options]\n";
+
+static const cli_cmd cmds[] = {
+    {NULL, NULL, NULL},
+};
+
+int cli_p2p_main(cli_ctx *ctx, int argc, char **argv) {
+  return cli_dispatch(ctx, "ggen p2p", help, cmds, argc - 1, argv + 1);
+}

@@ -67,8 +67,10 @@ enum {
 /* Cap on a binary multiaddr (DNS names are at most 255 bytes; this leaves room for the rest).
  * Longer ones, from text or from a peer, are refused with GG_ETOOBIG. */
 #define GG_MADDR_MAX 512
-/* A buffer of this size always holds the text form of a gg_maddr, with its NUL. */
-#define GG_MADDR_STR_MAX (8 * GG_MADDR_MAX + 1)
+/* A buffer of this size always holds the text form of a gg_maddr, with its NUL: no component
+ * is more than 10 times longer as text than in binary ("/p2p-websocket-star" is 19 characters
+ * for a 2-byte code). Text as long as a real address needs is far shorter. */
+#define GG_MADDR_STR_MAX (10 * GG_MADDR_MAX + 1)
 /* Cap on one DNS name, SNI host name or ip6 zone value. */
 #define GG_MADDR_NAME_MAX 255
 
@@ -155,7 +157,7 @@ int gg_maddr_split_peer(const gg_maddr *ma, gg_maddr *transport, gg_peerid *peer
 typedef struct gg_maddr_dial {
   uint32_t host_proto;  /* GG_MA_IP4, GG_MA_IP6, GG_MA_DNS, GG_MA_DNS4 or GG_MA_DNS6 */
   uint8_t ip[16];       /* ip4: the first 4 bytes; ip6: all 16; DNS: zero */
-  char host[GG_MADDR_NAME_MAX + 1 + 1 + GG_MADDR_NAME_MAX + 1];
+  char host[GG_MADDR_NAME_MAX + 64];
                         /* NUL-terminated text: "127.0.0.1", "::1", "fe80::1%eth0" (with an
                            ip6zone), or the DNS name */
   uint32_t transport;   /* GG_MA_TCP or GG_MA_UDP */

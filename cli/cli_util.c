@@ -67,7 +67,10 @@ int cli_exit_for(int err) {
   case GG_ETIMEDOUT:
   case GG_ECLOSED:
   case GG_ENOPROTO: return CLI_NETWORK;
-  case GG_EEXIST: return CLI_CONFLICT;
+  case GG_EEXIST:
+  case GG_EOWNER: return CLI_CONFLICT;
+  case GG_EINTEGRITY:
+  case GG_EUNSAFE:
   case GG_EBADSIG:
   case GG_EDECRYPT: return CLI_INTEGRITY;
   case GG_ECANCELED: return CLI_INTERRUPTED;

@@ -40,6 +40,9 @@
   X(PEERID, -45, "peer id does not match the expected one", PEER)                        \
   X(FLOWCTL, -46, "peer exceeded flow-control window", PEER)                             \
   X(RATE, -47, "peer exceeded a rate limit", PEER)                                       \
+  X(INTEGRITY, -48, "content does not match its hash (tampered or corrupt)", PEER)        \
+  X(UNSAFE, -49, "unsafe archive (escaping path, link, device, duplicate or limit)", PEER) \
+  X(OWNER, -50, "package id is owned by another publisher key", PEER)                     \
   X(PARSE, -60, "malformed input", LOCAL)
 
 enum {

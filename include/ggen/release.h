@@ -73,6 +73,10 @@ typedef struct ggm_release {
   const gg_mem *mem_;
 } ggm_release;
 
+/* Validates every field of r against the rules and caps above. GG_OK or GG_EINVAL; *why (may
+ * be NULL) gets a static description of the first problem ("" when valid). */
+int ggm_release_check(const ggm_release *r, const char **why);
+
 /* Appends the canonical ReleaseBody bytes of r to out (exactly what is signed, without the
  * domain prefix). Validates every field. GG_EINVAL (missing or malformed field, over a cap,
  * duplicate dependency id), GG_ETOOBIG / GG_ENOMEM from out. */

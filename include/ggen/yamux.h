@@ -11,8 +11,9 @@
  * Usage (the host owns the socket, the clock and the Noise session):
  *   ggp_yamux_new(&y, &cb, &settings, is_client, mem, ud);
  *   on decrypted bytes:  rv = ggp_yamux_recv(y, in, len, now);   // any split is fine
- *   after any call:      while (ggp_yamux_want_send(y)) ggp_yamux_send(y, &out, now);
- *                        encrypt and write out
+ *   after any call:      if (ggp_yamux_want_send(y)) ggp_yamux_send(y, &out, now);
+ *                        encrypt and write out; when out filled up to its limit, call
+ *                        send() again once there is room (want_send stays 1)
  *   timers:              at ggp_yamux_expiry(y) call ggp_yamux_handle_expiry(y, now)
  *   streams:             ggp_yamux_open / write / close / reset / consume
  *   a fatal code from recv/send/handle_expiry: flush send() once more (it may hold a
@@ -31,11 +32,12 @@
  *
  * Stream lifetime: a stream exists from open() / an accepted on_stream_open until exactly one
  * on_stream_end: after both sides sent FIN and every received byte was consumed, or after a
- * reset from either side. Ids are never reused. See docs/yamux.md for windows and limits.
+ * reset from either side. We never reuse an id of ours. See docs/yamux.md for windows and limits.
  *
- * Callbacks run inside recv(), send(), handle_expiry() and the stream calls. They may call
+ * Callbacks run only inside recv(), send() and handle_expiry() (the stream calls never call
+ * back; a stream they end is reported by the next of those three). Callbacks may call
  * open/write/close/reset/consume/set_stream_ud/ping/goaway and the getters, but never
- * recv(), send(), handle_expiry() or del().
+ * recv(), send() or handle_expiry() (they return GG_ESTATE then) nor del().
  */
 #ifndef GGEN_YAMUX_H
 #define GGEN_YAMUX_H
@@ -115,7 +117,7 @@ typedef struct ggp_yamux_settings {
   int no_initial_ping;      /* 1: do not ping at start (js pings at once to learn the RTT) */
 } ggp_yamux_settings;
 
-/* Stream state for hosts, tests and debugging (ggp_yamux_stream_info). */
+/* Stream state for hosts, tests and debugging (ggp_yamux_stream_get_info). */
 typedef struct ggp_yamux_stream_info {
   int outbound;         /* 1 when we opened it */
   int acked;            /* outbound: the peer ACKed it */
@@ -154,7 +156,7 @@ void ggp_yamux_del(ggp_yamux *y);
  * from here. Returns GG_OK or a fatal code, after which the session is dead (every later
  * recv/send returns it and send() emits only the GoAway that explains it):
  *   GG_EPROTO    the peer broke the protocol (bad version or type, a frame on the wrong
- *                stream id, a SYN with our parity or a reused id, data after FIN, an
+ *                stream id, a SYN with our parity or on one of our streams, data after FIN, an
  *                unrequested or mismatched ping answer, as js treats it); GoAway "protocol"
  *   GG_EFLOWCTL  the peer sent more than our window; GoAway "protocol error"
  *   GG_ERATE     the peer made us queue more than max_ctrl_queue frames or max_pongs answers
@@ -227,10 +229,10 @@ void *ggp_yamux_stream_ud(const ggp_yamux *y, uint32_t id);
 int ggp_yamux_set_stream_ud(ggp_yamux *y, uint32_t id, void *stream_ud);
 
 /* Fills *si for stream id. GG_OK or GG_ENOTFOUND. */
-int ggp_yamux_stream_info(const ggp_yamux *y, uint32_t id, ggp_yamux_stream_info *si);
+int ggp_yamux_stream_get_info(const ggp_yamux *y, uint32_t id, ggp_yamux_stream_info *si);
 
 /* Fills *info for the session. */
-void ggp_yamux_info_get(const ggp_yamux *y, ggp_yamux_info *info);
+void ggp_yamux_get_info(const ggp_yamux *y, ggp_yamux_info *info);
 
 /*
  * Queues a ping; the round trip is reported by on_ping_rtt. Only one ping is in flight at a

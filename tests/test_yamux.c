@@ -735,7 +735,8 @@ static void test_ping(void **state) {
   peer_free(b);
 }
 
-/* Pings the peer makes us answer are bounded while send() is not called. */
+/* What the peer makes us owe it is bounded while send() is not called: ping answers beyond
+ * max_pongs are dropped, refusals beyond max_ctrl_queue end the session. */
 static void test_ping_flood(void **state) {
   (void)state;
   ggp_yamux_settings st = quiet();
@@ -745,7 +746,9 @@ static void test_ping_flood(void **state) {
   fr f[8];
   assert_int_equal(parse_out(b, 0, f, 8), 4); /* drained: room again */
   for (int i = 0; i < 4; i++) assert_int_equal(inject(b, 2, 1, 0, (uint32_t)i, 0), GG_OK);
-  assert_int_equal(inject(b, 2, 1, 0, 5, 0), GG_ERATE);
+  assert_int_equal(inject(b, 2, 1, 0, 5, 0), GG_OK); /* unanswered, not queued */
+  assert_int_equal(parse_out(b, 0, f, 8), 4);
+  assert_int_equal(f[3].len, 3);
   peer_free(b);
   /* refusals too */
   st = quiet();
@@ -795,6 +798,17 @@ static void test_keepalive(void **state) {
   assert_int_equal(a->rtts, 2);
   assert_int_equal(a->rtt, GG_MS(2));
   assert_int_equal(ggp_yamux_expiry(a->y), t0 + GG_SEC(2));
+  peer_free(a);
+  /* without the initial ping, the first send() starts the keepalive clock */
+  st.no_initial_ping = 1;
+  a = peer_new(1, &st, NULL);
+  assert_true(ggp_yamux_want_send(a->y));
+  assert_int_equal(parse_out(a, t0, f, 4), 0);
+  assert_false(ggp_yamux_want_send(a->y));
+  assert_int_equal(ggp_yamux_expiry(a->y), t0 + GG_SEC(1));
+  assert_int_equal(ggp_yamux_handle_expiry(a->y, t0 + GG_SEC(1)), GG_OK);
+  assert_int_equal(parse_out(a, t0 + GG_SEC(1), f, 4), 1);
+  assert_int_equal(f[0].type, 2);
   peer_free(a);
   peer_free(b);
 }

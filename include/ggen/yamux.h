@@ -111,7 +111,8 @@ typedef struct ggp_yamux_settings {
                                streams * initial_window + window_budget */
   uint32_t max_ctrl_queue;  /* frames the peer made us owe it (pongs, refusals) before send()
                                drains them (= 1024); more is GG_ERATE */
-  uint32_t max_pongs;       /* ping answers among them (= 16; peers keep one ping in flight) */
+  uint32_t max_pongs;       /* ping answers among them (= 16; peers keep one ping in flight):
+                               pings beyond go unanswered, as go-yamux drops them */
   gg_ts keepalive;          /* ping this often (= 30 s, as js); GG_TS_UNSET: never */
   gg_ts ping_timeout;       /* our ping unanswered this long ends the session (= 10 s) */
   int no_initial_ping;      /* 1: do not ping at start (js pings at once to learn the RTT) */
@@ -159,7 +160,7 @@ void ggp_yamux_del(ggp_yamux *y);
  *                stream id, a SYN with our parity or on one of our streams, data after FIN, an
  *                unrequested or mismatched ping answer, as js treats it); GoAway "protocol"
  *   GG_EFLOWCTL  the peer sent more than our window; GoAway "protocol error"
- *   GG_ERATE     the peer made us queue more than max_ctrl_queue frames or max_pongs answers
+ *   GG_ERATE     the peer made us queue more than max_ctrl_queue frames (refusals)
  *                (GoAway "protocol error")
  *   GG_ENOMEM, or the negative code an on_data callback returned (GoAway "internal error").
  */

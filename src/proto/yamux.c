@@ -336,6 +336,13 @@ static int fail(ggp_yamux *y, int err) {
   return err;
 }
 
+/* The keepalive interval counts from the first recv() or send(): the core has no other way
+ * to learn the time. Until then want_send() is 1 so that the host calls send() once. */
+static void start_clock(ggp_yamux *y, gg_ts ts) {
+  if (y->ka_next == GG_TS_UNSET && y->keepalive != GG_TS_UNSET)
+    y->ka_next = ts_add(ts, y->keepalive);
+}
+
 /* ---- creation ------------------------------------------------------------------------- */
 int ggp_yamux_new(ggp_yamux **py, const ggp_yamux_callbacks *cb, const ggp_yamux_settings *st,
                   int is_client, const gg_mem *mem, void *ud) {
@@ -520,7 +527,9 @@ static int on_stream_frame(ggp_yamux *y, uint8_t type, uint16_t flags, uint32_t 
 static int on_ping(ggp_yamux *y, uint16_t flags, uint32_t value, gg_ts ts) {
   switch (flags & (F_SYN | F_ACK)) {
   case F_SYN: /* answer with the same opaque value */
-    if (y->pongs >= y->max_pongs) return GG_ERATE;
+    /* A peer keeps one ping in flight; one that floods us while we cannot send gets no
+     * more answers (go-yamux drops them too) rather than growing our queue. */
+    if (y->pongs >= y->max_pongs) return GG_OK;
     int rv = ctrlq_push(y, T_PING, F_ACK, 0, value);
     if (rv) return rv;
     y->pongs++;
@@ -573,6 +582,7 @@ static int on_header(ggp_yamux *y, const uint8_t *h, gg_ts ts) {
 int ggp_yamux_recv(ggp_yamux *y, const uint8_t *in, size_t len, gg_ts ts) {
   if (y->depth) return GG_ESTATE;
   if (y->err) return y->err;
+  start_clock(y, ts);
   int rv = GG_OK;
   while (len > 0 && rv == GG_OK) {
     if (y->in_payload) {
@@ -748,8 +758,7 @@ int ggp_yamux_send(ggp_yamux *y, gg_buf *out, gg_ts ts) {
     }
     return y->err;
   }
-  if (y->ka_next == GG_TS_UNSET && y->keepalive != GG_TS_UNSET)
-    y->ka_next = ts_add(ts, y->keepalive);
+  start_clock(y, ts);
 
   /* 1. frames the peer made us owe it, in order */
   size_t q = gg_buf_len(&y->ctrlq);
@@ -816,7 +825,8 @@ int ggp_yamux_send(ggp_yamux *y, gg_buf *out, gg_ts ts) {
 int ggp_yamux_want_send(const ggp_yamux *y) {
   if (y->err) return y->ga_pending && !y->ga_sent;
   return gg_buf_len(&y->ctrlq) > 0 || (y->ping_queued && !y->ping_out) || y->ctrl.head ||
-         y->data.head || (y->ga_pending && !y->ga_sent) || y->reap;
+         y->data.head || (y->ga_pending && !y->ga_sent) || y->reap ||
+         (y->ka_next == GG_TS_UNSET && y->keepalive != GG_TS_UNSET);
 }
 
 /* ---- streams --------------------------------------------------------------------------- */

@@ -1,0 +1,145 @@
+/*
+ * Noise for libp2p (`/noise`; libp2p/specs noise/README.md) as a core without I/O:
+ * Noise_XX_25519_ChaChaPoly_SHA256 with an empty prologue, every message framed by a 2-byte
+ * big-endian length (at most 65535 bytes), the libp2p handshake payload (proto/noise.proto) in
+ * messages 2 and 3, then transport messages with one cipher state per direction.
+ *
+ * The payload proves that the sender's libp2p identity key (Ed25519 here) owns the static
+ * X25519 key: identity_sig = sign("noise-libp2p-static-key:" || static public key). The
+ * receiver checks it, derives the remote peer id from identity_key and, when the caller
+ * expects a particular peer (a dialer knows it from /p2p/ in the multiaddr), compares.
+ * The stream-muxer extension goes both ways: ours is a setting, the remote's list is kept
+ * and ggp_noise_muxer() applies the rule js-libp2p follows (see that function).
+ *
+ * Usage:
+ *   ggp_noise_new(&s, initiator, &settings, rand, mem);
+ *   ggp_noise_start(s, wire);            // initiator: message 1; responder: nothing
+ *   on every read: ggp_noise_recv(s, in, len, &used, plain, wire);
+ *       handshake replies go to wire (send them), transport data to plain;
+ *       ggp_noise_established(s) turns 1 when the handshake is complete and verified;
+ *   to send: ggp_noise_encrypt(s, data, len, wire);   // once established
+ *   ggp_noise_del(s);
+ *
+ * Randomness (the static key unless injected, the ephemeral key) comes only from the
+ * injected gg_rand, at ggp_noise_new(). No timers: the handshake timeout belongs to the host.
+ * Performance: transport frames are decrypted from the caller's input straight into plain's
+ * tail and encrypted from the caller's data straight into wire's tail; only a frame split
+ * across reads is copied once into an internal buffer (freed again when a read ends on a
+ * frame boundary, so an idle session holds no 64 KiB buffer).
+ */
+#ifndef GGEN_NOISE_H
+#define GGEN_NOISE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ggen/buf.h"
+#include "ggen/key.h"
+#include "ggen/mem.h"
+#include "ggen/peerid.h"
+#include "ggen/rand.h"
+
+#define GGP_NOISE_PROTOCOL_ID "/noise"
+#define GGP_NOISE_MSG_MAX 65535                       /* a Noise message, framed by 2 bytes */
+#define GGP_NOISE_PLAIN_MAX (GGP_NOISE_MSG_MAX - 16)  /* plaintext per transport message */
+#define GGP_NOISE_MUXERS_MAX 16                       /* stream_muxers entries, each way */
+#define GGP_NOISE_MUXER_NAME_MAX 1024                 /* bytes per entry (mss's name cap) */
+#define GGP_NOISE_KEY 32
+
+typedef struct ggp_noise ggp_noise;
+
+typedef struct ggp_noise_settings {
+  /* Required: our identity key; used inside ggp_noise_new() only (the signed payload is
+   * built there), not kept. */
+  const gg_keypair *identity;
+  /* Optional: the peer we expect; a different verified peer fails with GG_EPEERID.
+   * Copied. */
+  const gg_peerid *expected_peer;
+  /* Our stream_muxers extension, in preference order (e.g. {"/yamux/1.0.0"}); none when
+   * nmuxers is 0. At most GGP_NOISE_MUXERS_MAX names of 1..GGP_NOISE_MUXER_NAME_MAX bytes.
+   * Copied. */
+  const char *const *muxers;
+  size_t nmuxers;
+  /* Optional 32-byte X25519 private keys. static_key lets a host use one static key per
+   * node (as js-libp2p does) instead of one per connection; ephemeral_key exists for test
+   * vectors only. When NULL, 32 bytes are drawn from rand. Copied. */
+  const uint8_t *static_key;
+  const uint8_t *ephemeral_key;
+} ggp_noise_settings;
+
+/*
+ * Creates a session. rand may be NULL only when both keys are injected. mem NULL = default.
+ * Returns GG_OK, GG_EINVAL (no identity, bad muxer list, no rand), GG_ENOMEM, GG_ECRYPTO
+ * (libsodium failed to initialise). On failure *ps is untouched.
+ */
+int ggp_noise_new(ggp_noise **ps, int initiator, const ggp_noise_settings *st,
+                  const gg_rand *rand, const gg_mem *mem);
+
+/*
+ * Begins the handshake: the initiator appends message 1 (its ephemeral key) to wire; the
+ * responder appends nothing. Call once. GG_OK, GG_ESTATE (called twice), wire's append
+ * errors (GG_ETOOBIG, GG_ENOMEM).
+ */
+int ggp_noise_start(ggp_noise *s, gg_buf *wire);
+
+/*
+ * Feeds received bytes (any split). Handshake messages are answered into wire; transport
+ * messages are decrypted into plain. *consumed gets how much of in was used: all of it,
+ * except after GG_ELIMIT.
+ * Returns:
+ *   GG_OK        all input processed (check ggp_noise_established());
+ *   GG_ELIMIT    plain reached its limit: drain plain and call again with in[*consumed..len)
+ *                (possibly empty: a complete frame may be held inside); not fatal;
+ *   GG_EDECRYPT  a message failed authentication (tampered, or not Noise);
+ *   GG_EBADSIG   the remote's identity signature does not verify;
+ *   GG_EBADKEY   the remote's identity key is malformed or not Ed25519, or a low-order
+ *                X25519 point;
+ *   GG_EPEERID   the remote is not settings.expected_peer;
+ *   GG_EPROTO    malformed handshake payload or message (missing fields, too short);
+ *   GG_ETOOBIG   the remote's muxer list is over the caps;
+ *   GG_ESTATE    initiator not started, or the session failed before;
+ *   GG_ENOMEM, wire's append errors.
+ * Every code but GG_OK and GG_ELIMIT is fatal: the session refuses further use.
+ */
+int ggp_noise_recv(ggp_noise *s, const uint8_t *in, size_t len, size_t *consumed,
+                   gg_buf *plain, gg_buf *wire);
+
+/*
+ * Encrypts len bytes into transport messages appended to wire, splitting at
+ * GGP_NOISE_PLAIN_MAX; ggp_noise_wire_len(len) bytes are appended, or nothing on failure.
+ * data must not lie inside wire's storage. GG_OK, GG_ESTATE (not established or failed),
+ * wire's append errors, GG_ECRYPTO (nonce exhausted after 2^64-1 messages).
+ */
+int ggp_noise_encrypt(ggp_noise *s, const uint8_t *data, size_t len, gg_buf *wire);
+
+/* Bytes ggp_noise_encrypt() appends for len bytes of data. */
+size_t ggp_noise_wire_len(size_t len);
+
+/* 1 once the handshake completed and the remote's payload verified. */
+int ggp_noise_established(const ggp_noise *s);
+
+/* The verified remote peer id, NULL before. Valid until ggp_noise_del(). */
+const gg_peerid *ggp_noise_remote_peer(const ggp_noise *s);
+
+/* The remote's stream_muxers extension once established: *list gets the names (NUL-
+ * terminated, valid until ggp_noise_del()), the count is returned; 0 when it sent none. */
+size_t ggp_noise_remote_muxers(const ggp_noise *s, const char *const **list);
+
+/*
+ * The muxer chosen through the Noise extension, or NULL when the muxer must be negotiated
+ * with multistream-select. Non-NULL only when our own list is non-empty and the remote's
+ * list names one of ours: then it is the first name of the remote's list that we also list.
+ * This is the decision js-libp2p takes from *its* remote's list, so both sides agree:
+ * js lists "/yamux/1.0.0" whenever it has yamux, and skips multistream-select exactly when
+ * our list names it too.
+ */
+const char *ggp_noise_muxer(const ggp_noise *s);
+
+/* Copies the handshake hash h (32 bytes; for channel binding and tests). GG_ESTATE before
+ * the handshake is complete. */
+int ggp_noise_handshake_hash(const ggp_noise *s, uint8_t out[32]);
+
+/* Wipes and frees the session (NULL is fine). */
+void ggp_noise_del(ggp_noise *s);
+
+#endif

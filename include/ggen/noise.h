@@ -9,7 +9,7 @@
  * receiver checks it, derives the remote peer id from identity_key and, when the caller
  * expects a particular peer (a dialer knows it from /p2p/ in the multiaddr), compares.
  * The stream-muxer extension goes both ways: ours is a setting, the remote's list is kept
- * and ggp_noise_muxer() applies the rule js-libp2p follows (see that function).
+ * and ggp_noise_muxer() applies the spec's choice rule (see that function).
  *
  * Usage:
  *   ggp_noise_new(&s, initiator, &settings, rand, mem);
@@ -40,10 +40,10 @@
 #include "ggen/rand.h"
 
 #define GGP_NOISE_PROTOCOL_ID "/noise"
-#define GGP_NOISE_MSG_MAX 65535                       /* a Noise message, framed by 2 bytes */
-#define GGP_NOISE_PLAIN_MAX (GGP_NOISE_MSG_MAX - 16)  /* plaintext per transport message */
-#define GGP_NOISE_MUXERS_MAX 16                       /* stream_muxers entries, each way */
-#define GGP_NOISE_MUXER_NAME_MAX 1024                 /* bytes per entry (mss's name cap) */
+#define GGP_NOISE_MSG_MAX 65535                      /* a Noise message, framed by 2 bytes */
+#define GGP_NOISE_PLAIN_MAX (GGP_NOISE_MSG_MAX - 16) /* plaintext per transport message */
+#define GGP_NOISE_MUXERS_MAX 16                      /* stream_muxers entries, each way */
+#define GGP_NOISE_MUXER_NAME_MAX 1024                /* bytes per entry (mss's name cap) */
 #define GGP_NOISE_KEY 32
 
 typedef struct ggp_noise ggp_noise;
@@ -72,8 +72,8 @@ typedef struct ggp_noise_settings {
  * Returns GG_OK, GG_EINVAL (no identity, bad muxer list, no rand), GG_ENOMEM, GG_ECRYPTO
  * (libsodium failed to initialise). On failure *ps is untouched.
  */
-int ggp_noise_new(ggp_noise **ps, int initiator, const ggp_noise_settings *st,
-                  const gg_rand *rand, const gg_mem *mem);
+int ggp_noise_new(ggp_noise **ps, int initiator, const ggp_noise_settings *st, const gg_rand *rand,
+                  const gg_mem *mem);
 
 /*
  * Begins the handshake: the initiator appends message 1 (its ephemeral key) to wire; the
@@ -101,8 +101,8 @@ int ggp_noise_start(ggp_noise *s, gg_buf *wire);
  *   GG_ENOMEM, wire's append errors.
  * Every code but GG_OK and GG_ELIMIT is fatal: the session refuses further use.
  */
-int ggp_noise_recv(ggp_noise *s, const uint8_t *in, size_t len, size_t *consumed,
-                   gg_buf *plain, gg_buf *wire);
+int ggp_noise_recv(ggp_noise *s, const uint8_t *in, size_t len, size_t *consumed, gg_buf *plain,
+                   gg_buf *wire);
 
 /*
  * Encrypts len bytes into transport messages appended to wire, splitting at
@@ -126,12 +126,13 @@ const gg_peerid *ggp_noise_remote_peer(const ggp_noise *s);
 size_t ggp_noise_remote_muxers(const ggp_noise *s, const char *const **list);
 
 /*
- * The muxer chosen through the Noise extension, or NULL when the muxer must be negotiated
- * with multistream-select. Non-NULL only when our own list is non-empty and the remote's
- * list names one of ours: then it is the first name of the remote's list that we also list.
- * This is the decision js-libp2p takes from *its* remote's list, so both sides agree:
- * js lists "/yamux/1.0.0" whenever it has yamux, and skips multistream-select exactly when
- * our list names it too.
+ * The muxer chosen through the Noise extension (libp2p/specs
+ * connections/inlined-muxer-negotiation.md), or NULL when it must be negotiated with
+ * multistream-select. Non-NULL only when both lists are non-empty and share a name: then it
+ * is the first name of the initiator's list that the responder lists too, so both sides pick
+ * the same one. js-libp2p picks the first name of its remote's list that it supports and
+ * uses multistream-select when that list is empty; with one common muxer (yamux) that is
+ * the same choice. Valid until ggp_noise_del().
  */
 const char *ggp_noise_muxer(const ggp_noise *s);
 

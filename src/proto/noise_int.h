@@ -70,6 +70,17 @@ int ggp__noise_hs_done(const ggp__noise_hs *hs);
  * private keys of hs; h (the handshake hash) stays. */
 void ggp__noise_hs_split(ggp__noise_hs *hs, ggp__noise_cs *c1, ggp__noise_cs *c2);
 
+/* X25519: out = DH(priv, pub). GG_OK, or GG_EBADKEY when the result is zero (pub has low
+ * order): the Noise spec allows either, rejecting keeps a peer from forcing a known key. */
+int ggp__noise_dh(uint8_t out[32], const uint8_t priv[32], const uint8_t pub[32]);
+
+/* ENCRYPT(k, n++, ad, in) / DECRYPT(k, n++, ad, in) of spec 5.1, as below but with
+ * associated data (the handshake uses h). */
+int ggp__noise_cs_encrypt_ad(ggp__noise_cs *cs, const uint8_t *ad, size_t adlen, const uint8_t *in,
+                             size_t len, uint8_t *out);
+int ggp__noise_cs_decrypt_ad(ggp__noise_cs *cs, const uint8_t *ad, size_t adlen, const uint8_t *in,
+                             size_t len, uint8_t *out);
+
 /* Transport encryption with empty associated data: out gets len + 16 bytes (out == in is
  * allowed). GG_OK, or GG_ECRYPTO when the nonce is exhausted (after 2^64-1 messages). */
 int ggp__noise_cs_encrypt(ggp__noise_cs *cs, const uint8_t *in, size_t len, uint8_t *out);

@@ -30,37 +30,37 @@ static void nonce96(uint8_t out[12], uint64_t n) {
   for (int i = 0; i < 8; i++) out[4 + i] = (uint8_t)(n >> (8 * i));
 }
 
-static int cs_encrypt_ad(ggp__noise_cs *cs, const uint8_t *ad, size_t adlen, const uint8_t *in,
-                         size_t len, uint8_t *out) {
+int ggp__noise_cs_encrypt_ad(ggp__noise_cs *cs, const uint8_t *ad, size_t adlen, const uint8_t *in,
+                             size_t len, uint8_t *out) {
   if (cs->n == UINT64_MAX) return GG_ECRYPTO; /* 2^64-1 is reserved (spec 5.1) */
   uint8_t nonce[12];
   nonce96(nonce, cs->n);
-  crypto_aead_chacha20poly1305_ietf_encrypt_detached(out, out + len, NULL, in, len, ad, adlen,
-                                                     NULL, nonce, cs->k);
+  crypto_aead_chacha20poly1305_ietf_encrypt_detached(out, out + len, NULL, in, len, ad, adlen, NULL,
+                                                     nonce, cs->k);
   cs->n++;
   return GG_OK;
 }
 
-static int cs_decrypt_ad(ggp__noise_cs *cs, const uint8_t *ad, size_t adlen, const uint8_t *in,
-                         size_t len, uint8_t *out) {
+int ggp__noise_cs_decrypt_ad(ggp__noise_cs *cs, const uint8_t *ad, size_t adlen, const uint8_t *in,
+                             size_t len, uint8_t *out) {
   if (len < GGP__NOISE_MAC) return GG_EDECRYPT;
   if (cs->n == UINT64_MAX) return GG_ECRYPTO;
   uint8_t nonce[12];
   nonce96(nonce, cs->n);
   size_t plen = len - GGP__NOISE_MAC;
-  if (crypto_aead_chacha20poly1305_ietf_decrypt_detached(out, NULL, in, plen, in + plen, ad,
-                                                         adlen, nonce, cs->k) != 0)
+  if (crypto_aead_chacha20poly1305_ietf_decrypt_detached(out, NULL, in, plen, in + plen, ad, adlen,
+                                                         nonce, cs->k) != 0)
     return GG_EDECRYPT;
   cs->n++;
   return GG_OK;
 }
 
 int ggp__noise_cs_encrypt(ggp__noise_cs *cs, const uint8_t *in, size_t len, uint8_t *out) {
-  return cs_encrypt_ad(cs, NULL, 0, in, len, out);
+  return ggp__noise_cs_encrypt_ad(cs, NULL, 0, in, len, out);
 }
 
 int ggp__noise_cs_decrypt(ggp__noise_cs *cs, const uint8_t *in, size_t len, uint8_t *out) {
-  return cs_decrypt_ad(cs, NULL, 0, in, len, out);
+  return ggp__noise_cs_decrypt_ad(cs, NULL, 0, in, len, out);
 }
 
 /* ---- SymmetricState --------------------------------------------------------------------- */
@@ -102,10 +102,15 @@ static void mix_key(ggp__noise_hs *hs, const uint8_t ikm[32]) {
   hs->cs.has_k = 1;
 }
 
+int ggp__noise_dh(uint8_t out[32], const uint8_t priv[32], const uint8_t pub[32]) {
+  /* libsodium returns -1 when the result is all zero (a low-order point) */
+  return crypto_scalarmult_curve25519(out, priv, pub) == 0 ? GG_OK : GG_EBADKEY;
+}
+
 /* MixKey(DH(priv, pub)). */
 static int mix_dh(ggp__noise_hs *hs, const uint8_t priv[32], const uint8_t pub[32]) {
   uint8_t shared[32];
-  if (crypto_scalarmult_curve25519(shared, priv, pub) != 0) return GG_EBADKEY;
+  if (ggp__noise_dh(shared, priv, pub)) return GG_EBADKEY;
   mix_key(hs, shared);
   sodium_memzero(shared, sizeof(shared));
   return GG_OK;
@@ -115,10 +120,10 @@ static int mix_dh(ggp__noise_hs *hs, const uint8_t priv[32], const uint8_t pub[3
 static int encrypt_and_hash(ggp__noise_hs *hs, const uint8_t *in, size_t len, uint8_t *out,
                             size_t *outlen) {
   if (!hs->cs.has_k) {
-    memmove(out, in, len);
+    if (len) memmove(out, in, len);
     *outlen = len;
   } else {
-    int rv = cs_encrypt_ad(&hs->cs, hs->h, 32, in, len, out);
+    int rv = ggp__noise_cs_encrypt_ad(&hs->cs, hs->h, 32, in, len, out);
     if (rv) return rv;
     *outlen = len + GGP__NOISE_MAC;
   }
@@ -135,11 +140,11 @@ static int decrypt_and_hash(ggp__noise_hs *hs, const uint8_t *in, size_t len, ui
   memcpy(h_old, hs->h, 32);
   mix_hash(hs, in, len);
   if (!hs->cs.has_k) {
-    memmove(out, in, len);
+    if (len) memmove(out, in, len);
     *outlen = len;
     return GG_OK;
   }
-  int rv = cs_decrypt_ad(&hs->cs, h_old, 32, in, len, out);
+  int rv = ggp__noise_cs_decrypt_ad(&hs->cs, h_old, 32, in, len, out);
   if (rv) return rv;
   *outlen = len - GGP__NOISE_MAC;
   return GG_OK;
@@ -163,7 +168,7 @@ void ggp__noise_hs_init(ggp__noise_hs *hs, int initiator, const uint8_t *prologu
 
 size_t ggp__noise_hs_overhead(const ggp__noise_hs *hs) {
   switch (hs->step) {
-  case 0: return 32;                              /* e, payload in clear */
+  case 0: return 32;                           /* e, payload in clear */
   case 1: return 32 + 32 + 2 * GGP__NOISE_MAC; /* e, enc(s), payload MAC */
   case 2: return 32 + 2 * GGP__NOISE_MAC;      /* enc(s), payload MAC */
   default: return 0;

@@ -52,7 +52,7 @@ static void run_vector(json_t *v) {
     eph[i] = hexfield(v, key, &elen);
     assert_int_equal(slen, 32);
     assert_int_equal(elen, 32);
-    ggp__noise_hs_init(&hs[i], i == 0, pro[i], plen[i], st[i], eph[i]);
+    ggp__noise_hs_init(&hs[i], i == 0, pro[i], plen[i], st[i], NULL, eph[i]);
   }
   json_t *msgs = json_object_get(v, "messages");
   assert_true(json_array_size(msgs) >= 3);
@@ -479,7 +479,7 @@ static int fake_responder(const uint8_t *payload, size_t plen) {
   memset(sk, 0x55, 32);
   memset(ek, 0x66, 32);
   ggp__noise_hs hs;
-  ggp__noise_hs_init(&hs, 0, NULL, 0, sk, ek);
+  ggp__noise_hs_init(&hs, 0, NULL, 0, sk, NULL, ek);
   size_t n;
   assert_int_equal(
       ggp__noise_hs_read(&hs, gg_buf_ptr(&i.wire) + 2, gg_buf_len(&i.wire) - 2, pl, &n), GG_OK);
@@ -691,6 +691,114 @@ static void test_settings(void **state) {
   peer_free(&p);
 }
 
+/* One ggp_noise_local per node, shared by several sessions in both roles. */
+static void test_local_shared(void **state) {
+  (void)state;
+  gg_rand_seeded rs;
+  gg_rand_seeded_init(&rs, 10);
+  gg_failmem fm;
+  gg_failmem_init(&fm, -1);
+  const char *m[] = {YAMUX};
+  peer a, b;
+  peer_init(&a, 1);
+  peer_init(&b, 2);
+  ggp_noise_local *la = NULL, *lb = NULL;
+  assert_int_equal(ggp_noise_local_new(&la, &a.id, m, 1, NULL, &rs.r, &fm.mem), GG_OK);
+  assert_int_equal(ggp_noise_local_new(&lb, &b.id, NULL, 0, NULL, &rs.r, &fm.mem), GG_OK);
+  uint8_t first_hash[32];
+  for (int k = 0; k < 4; k++) {
+    int a_init = k % 2;
+    peer *i = a_init ? &a : &b, *r = a_init ? &b : &a;
+    ggp_noise_settings si = {.local = a_init ? la : lb}, sr = {.local = a_init ? lb : la};
+    assert_int_equal(ggp_noise_new(&i->s, 1, &si, &rs.r, &fm.mem), GG_OK);
+    assert_int_equal(ggp_noise_new(&r->s, 0, &sr, &rs.r, &fm.mem), GG_OK);
+    char who;
+    assert_int_equal(handshake(i, r, 333, &who), GG_OK);
+    assert_true(gg_peerid_eq(ggp_noise_remote_peer(i->s), &r->pid));
+    assert_true(gg_peerid_eq(ggp_noise_remote_peer(r->s), &i->pid));
+    assert_null(ggp_noise_muxer(i->s)); /* b lists no muxer */
+    const char *const *list;
+    assert_int_equal(ggp_noise_remote_muxers(b.s, &list), 1); /* b sees a's list */
+    assert_string_equal(list[0], YAMUX);
+    uint8_t h[32];
+    assert_int_equal(ggp_noise_handshake_hash(i->s, h), GG_OK);
+    if (k == 0)
+      memcpy(first_hash, h, 32);
+    else
+      assert_memory_not_equal(h, first_hash, 32); /* fresh ephemeral keys each time */
+    check_transport(i, r, 5000, 999);
+    ggp_noise_del(a.s);
+    ggp_noise_del(b.s);
+    a.s = b.s = NULL;
+  }
+  ggp_noise_local_del(la);
+  ggp_noise_local_del(lb);
+  peer_free(&a);
+  peer_free(&b);
+  assert_int_equal(fm.live, 0);
+  /* allocation failures inside local_new leave nothing behind */
+  for (long fail = 0; fail < 5; fail++) {
+    gg_failmem_init(&fm, fail);
+    ggp_noise_local *l = (ggp_noise_local *)0x1;
+    int rv = ggp_noise_local_new(&l, &a.id, m, 1, NULL, &rs.r, &fm.mem);
+    if (rv == GG_OK) {
+      ggp_noise_local_del(l);
+    } else {
+      assert_int_equal(rv, GG_ENOMEM);
+      assert_ptr_equal(l, (ggp_noise_local *)0x1);
+    }
+    assert_int_equal(fm.live, 0);
+  }
+}
+
+/* With caller_keeps_partial the session copies nothing: it stops before an incomplete frame
+ * and the caller presents those bytes again. */
+static void test_caller_keeps_partial(void **state) {
+  (void)state;
+  gg_rand_seeded rs;
+  gg_rand_seeded_init(&rs, 11);
+  peer i, r;
+  peer_init(&i, 1);
+  peer_init(&r, 2);
+  ggp_noise_settings si = {.identity = &i.id, .caller_keeps_partial = 1};
+  ggp_noise_settings sr = {.identity = &r.id, .caller_keeps_partial = 1};
+  assert_int_equal(ggp_noise_new(&i.s, 1, &si, &rs.r, NULL), GG_OK);
+  assert_int_equal(ggp_noise_new(&r.s, 0, &sr, &rs.r, NULL), GG_OK);
+  assert_int_equal(ggp_noise_start(i.s, &i.wire), GG_OK);
+  assert_int_equal(ggp_noise_start(r.s, &r.wire), GG_OK);
+  /* message 1 one byte at a time: nothing is taken until it is whole */
+  size_t used, msg1 = gg_buf_len(&i.wire);
+  for (size_t n = 0; n < msg1; n++) {
+    assert_int_equal(ggp_noise_recv(r.s, gg_buf_ptr(&i.wire), n, &used, &r.plain, &r.wire), GG_OK);
+    assert_int_equal(used, 0);
+  }
+  assert_int_equal(ggp_noise_recv(r.s, gg_buf_ptr(&i.wire), msg1, &used, &r.plain, &r.wire), GG_OK);
+  assert_int_equal(used, msg1);
+  gg_buf_reset(&i.wire);
+  assert_int_equal(deliver(&r, &i, 1 << 20), GG_OK);
+  assert_int_equal(deliver(&i, &r, 1 << 20), GG_OK);
+  assert_true(ggp_noise_established(r.s));
+  /* two frames and a half: the half stays with the caller */
+  uint8_t data[3000];
+  for (size_t k = 0; k < sizeof(data); k++) data[k] = (uint8_t)(k * 7);
+  assert_int_equal(ggp_noise_encrypt(i.s, data, 1000, &i.wire), GG_OK);
+  assert_int_equal(ggp_noise_encrypt(i.s, data + 1000, 1000, &i.wire), GG_OK);
+  assert_int_equal(ggp_noise_encrypt(i.s, data + 2000, 1000, &i.wire), GG_OK);
+  size_t two = 2 * (2 + 1016);
+  assert_int_equal(ggp_noise_recv(r.s, gg_buf_ptr(&i.wire), two + 500, &used, &r.plain, &r.wire),
+                   GG_OK);
+  assert_int_equal(used, two);
+  gg_buf_consume(&i.wire, used);
+  assert_int_equal(
+      ggp_noise_recv(r.s, gg_buf_ptr(&i.wire), gg_buf_len(&i.wire), &used, &r.plain, &r.wire),
+      GG_OK);
+  assert_int_equal(used, gg_buf_len(&i.wire));
+  assert_int_equal(gg_buf_len(&r.plain), 3000);
+  assert_memory_equal(gg_buf_ptr(&r.plain), data, 3000);
+  peer_free(&i);
+  peer_free(&r);
+}
+
 static void test_failing_allocator(void **state) {
   (void)state;
   int completed = 0;
@@ -738,6 +846,8 @@ int main(void) {
       cmocka_unit_test(test_bad_payloads),
       cmocka_unit_test(test_frames),
       cmocka_unit_test(test_settings),
+      cmocka_unit_test(test_local_shared),
+      cmocka_unit_test(test_caller_keeps_partial),
       cmocka_unit_test(test_failing_allocator),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

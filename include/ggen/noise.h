@@ -12,7 +12,9 @@
  * and ggp_noise_muxer() applies the spec's choice rule (see that function).
  *
  * Usage:
- *   ggp_noise_new(&s, initiator, &settings, rand, mem);
+ *   once per node: ggp_noise_local_new(&local, &identity, muxers, n, NULL, rand, mem);
+ *   per connection: ggp_noise_new(&s, initiator, &(ggp_noise_settings){.local = local,
+ *                                 .expected_peer = dialed_peer_or_NULL}, rand, mem);
  *   ggp_noise_start(s, wire);            // initiator: message 1; responder: nothing
  *   on every read: ggp_noise_recv(s, in, len, &used, plain, wire);
  *       handshake replies go to wire (send them), transport data to plain;
@@ -21,11 +23,12 @@
  *   ggp_noise_del(s);
  *
  * Randomness (the static key unless injected, the ephemeral key) comes only from the
- * injected gg_rand, at ggp_noise_new(). No timers: the handshake timeout belongs to the host.
- * Performance: transport frames are decrypted from the caller's input straight into plain's
- * tail and encrypted from the caller's data straight into wire's tail; only a frame split
- * across reads is copied once into an internal buffer (freed again when a read ends on a
- * frame boundary, so an idle session holds no 64 KiB buffer).
+ * injected gg_rand, at ggp_noise_local_new() and ggp_noise_new(). No timers: the handshake timeout
+ * belongs to the host. Performance: transport frames are decrypted from the caller's input straight
+ * into plain's tail and encrypted from the caller's data straight into wire's tail; only a frame
+ * split across reads is copied once into an internal buffer (freed again when a read ends on a
+ * frame boundary, so an idle session holds no 64 KiB buffer), or, with
+ * settings.caller_keeps_partial, left in the caller's buffer.
  */
 #ifndef GGEN_NOISE_H
 #define GGEN_NOISE_H
@@ -48,29 +51,58 @@
 
 typedef struct ggp_noise ggp_noise;
 
+/*
+ * What a node brings to every handshake, computed once: its static X25519 key pair and its
+ * signed payload (identity key, signature over the static key, muxer list). Sharing one
+ * between all of a node's sessions saves a signature and a scalar multiplication per
+ * connection; js-libp2p likewise keeps one static key per node (forward secrecy comes from the
+ * ephemeral keys). Read-only once made: sessions on any thread may share it.
+ */
+typedef struct ggp_noise_local ggp_noise_local;
+
+/*
+ * Makes a node's local data. identity is used here only (not kept). muxers: our
+ * stream_muxers extension in preference order (e.g. {"/yamux/1.0.0"}), at most
+ * GGP_NOISE_MUXERS_MAX names of 1..GGP_NOISE_MUXER_NAME_MAX bytes, copied; none when nmuxers
+ * is 0. static_key: a 32-byte X25519 private key, copied; when NULL it is drawn from rand.
+ * Returns GG_OK, GG_EINVAL, GG_ENOMEM, GG_ECRYPTO (libsodium failed to initialise); on failure
+ * *pl is untouched.
+ */
+int ggp_noise_local_new(ggp_noise_local **pl, const gg_keypair *identity, const char *const *muxers,
+                        size_t nmuxers, const uint8_t *static_key, const gg_rand *rand,
+                        const gg_mem *mem);
+
+/* Wipes and frees local data (NULL is fine); no session may still use it. */
+void ggp_noise_local_del(ggp_noise_local *l);
+
 typedef struct ggp_noise_settings {
-  /* Required: our identity key; used inside ggp_noise_new() only (the signed payload is
-   * built there), not kept. */
+  /* Our node's data, borrowed: must outlive the session. When NULL the session makes its own
+   * from identity, muxers and static_key below (a fresh static key per connection). */
+  const ggp_noise_local *local;
+  /* Without local: our identity key (required; used inside ggp_noise_new() only), our muxer
+   * list and optional static key, as for ggp_noise_local_new(). Ignored with local. */
   const gg_keypair *identity;
-  /* Optional: the peer we expect; a different verified peer fails with GG_EPEERID.
-   * Copied. */
-  const gg_peerid *expected_peer;
-  /* Our stream_muxers extension, in preference order (e.g. {"/yamux/1.0.0"}); none when
-   * nmuxers is 0. At most GGP_NOISE_MUXERS_MAX names of 1..GGP_NOISE_MUXER_NAME_MAX bytes.
-   * Copied. */
   const char *const *muxers;
   size_t nmuxers;
-  /* Optional 32-byte X25519 private keys. static_key lets a host use one static key per
-   * node (as js-libp2p does) instead of one per connection; ephemeral_key exists for test
-   * vectors only. When NULL, 32 bytes are drawn from rand. Copied. */
   const uint8_t *static_key;
+  /* Optional: the peer we expect; a different verified peer fails with GG_EPEERID. Copied. */
+  const gg_peerid *expected_peer;
+  /* Optional 32-byte X25519 ephemeral private key, for test vectors only; when NULL it is
+   * drawn from rand. Copied. */
   const uint8_t *ephemeral_key;
+  /* 0 (default): a frame split across reads is assembled inside the session (one copy).
+   * 1: recv() never copies; it stops before an incomplete trailing frame (*consumed < len
+   * with GG_OK) and the caller presents those bytes again with the next ones, so its buffer
+   * must hold a whole frame (2 + GGP_NOISE_MSG_MAX bytes). Saves the copy for a host whose
+   * read buffer keeps unconsumed bytes in place anyway. */
+  int caller_keeps_partial;
 } ggp_noise_settings;
 
 /*
- * Creates a session. rand may be NULL only when both keys are injected. mem NULL = default.
- * Returns GG_OK, GG_EINVAL (no identity, bad muxer list, no rand), GG_ENOMEM, GG_ECRYPTO
- * (libsodium failed to initialise). On failure *ps is untouched.
+ * Creates a session. rand may be NULL only when no key needs drawing (ephemeral_key given,
+ * and local or static_key given). mem NULL = default.
+ * Returns GG_OK, GG_EINVAL (neither local nor identity, bad muxer list, no rand), GG_ENOMEM,
+ * GG_ECRYPTO (libsodium failed to initialise). On failure *ps is untouched.
  */
 int ggp_noise_new(ggp_noise **ps, int initiator, const ggp_noise_settings *st, const gg_rand *rand,
                   const gg_mem *mem);
@@ -85,7 +117,7 @@ int ggp_noise_start(ggp_noise *s, gg_buf *wire);
 /*
  * Feeds received bytes (any split). Handshake messages are answered into wire; transport
  * messages are decrypted into plain. *consumed gets how much of in was used: all of it,
- * except after GG_ELIMIT.
+ * except after GG_ELIMIT and, with settings.caller_keeps_partial, an incomplete last frame.
  * Returns:
  *   GG_OK        all input processed (check ggp_noise_established());
  *   GG_ELIMIT    plain reached its limit: drain plain and call again with in[*consumed..len)

@@ -10,12 +10,14 @@
  *   any error -> FAILED (keys wiped, every later call refused)
  *
  * Framing invariant: rx holds at most one partial frame (2-byte length + up to 65535 bytes)
- * and only bytes of that frame; whole frames found in the caller's input are decrypted in
- * place of the input into plain's tail, so bulk data is touched once by the cipher and copied
- * only when a frame straddles two reads.
+ * and only bytes of that frame, and stays empty with caller_keeps_partial; whole frames found in
+ * the caller's input are decrypted in place of the input into plain's tail, so bulk data is touched
+ * once by the cipher and copied only when a frame straddles two reads.
  *
- * Our payload is built and signed at creation, so the identity key is never stored; it is
- * freed once sent. The remote's payload is checked before anything of it is exposed.
+ * Our static key and signed payload live in a ggp_noise_local: one per node shared by all its
+ * sessions (js-libp2p also keeps one static key per node), or one per session when the host
+ * gives none. Either way the identity key is used at creation only and never stored. The
+ * remote's payload is checked before anything of it is exposed.
  */
 #include "ggen/noise.h"
 
@@ -38,14 +40,12 @@ struct ggp_noise {
   int initiator;
   ggp__noise_hs hs;
   ggp__noise_cs tx, rx_cs;
-  gg_buf rx;        /* partial frame */
-  uint8_t *payload; /* our encoded payload until sent */
-  size_t payload_len;
-  int has_expected;
+  gg_buf rx;                    /* partial frame */
+  const ggp_noise_local *local; /* our static key, payload and muxers */
+  ggp_noise_local *own;         /* == local when this session made it */
+  int has_expected, caller_keeps_partial;
   gg_peerid expected, remote;
-  char **ours; /* our muxers (one allocation: pointers then strings), until verified */
-  size_t nours;
-  char **theirs; /* the remote's muxers, same layout */
+  char **theirs; /* the remote's muxers (one allocation: pointers, then the strings) */
   size_t ntheirs;
   const char *muxer; /* points into theirs */
 };
@@ -95,12 +95,23 @@ static void pb_free(void *ud, void *p) { gg_free(((pb_ctx *)ud)->mem, p); }
 
 /* ---- creation ------------------------------------------------------------------------------ */
 
-static int build_payload(ggp_noise *s, const ggp_noise_settings *st) {
+/* Per-node data: computed once, shared read-only by every session that points to it. */
+struct ggp_noise_local {
+  const gg_mem *mem;
+  uint8_t s[32], s_pub[32]; /* static X25519 key pair */
+  uint8_t *payload;         /* our signed handshake payload */
+  size_t payload_len;
+  char **muxers; /* copy_names() layout */
+  size_t nmuxers;
+};
+
+static int build_payload(ggp_noise_local *l, const gg_keypair *identity, const char *const *muxers,
+                         size_t nmuxers) {
   uint8_t keypb[GG_PUBKEY_PB_ED25519], msg[SIG_PREFIX_LEN + 32], sig[GG_ED25519_SIG];
-  gg_pubkey_encode_ed25519(st->identity->pub, keypb);
+  gg_pubkey_encode_ed25519(identity->pub, keypb);
   memcpy(msg, SIG_PREFIX, SIG_PREFIX_LEN);
-  memcpy(msg + SIG_PREFIX_LEN, s->hs.s_pub, 32);
-  gg_sign(st->identity, msg, sizeof(msg), sig);
+  memcpy(msg + SIG_PREFIX_LEN, l->s_pub, 32);
+  gg_sign(identity, msg, sizeof(msg), sig);
 
   NoisePb__NoiseHandshakePayload p = NOISE_PB__NOISE_HANDSHAKE_PAYLOAD__INIT;
   NoisePb__NoiseExtensions ext = NOISE_PB__NOISE_EXTENSIONS__INIT;
@@ -110,62 +121,92 @@ static int build_payload(ggp_noise *s, const ggp_noise_settings *st) {
   p.has_identity_sig = 1;
   p.identity_sig.data = sig;
   p.identity_sig.len = sizeof(sig);
-  if (st->nmuxers) {
-    ext.n_stream_muxers = st->nmuxers;
-    ext.stream_muxers = (char **)st->muxers;
+  if (nmuxers) {
+    ext.n_stream_muxers = nmuxers;
+    ext.stream_muxers = (char **)muxers;
     p.extensions = &ext;
   }
   size_t n = noise_pb__noise_handshake_payload__get_packed_size(&p);
-  s->payload = gg_malloc(s->mem, n);
-  if (!s->payload) return GG_ENOMEM;
-  s->payload_len = noise_pb__noise_handshake_payload__pack(&p, s->payload);
+  l->payload = gg_malloc(l->mem, n);
+  if (!l->payload) return GG_ENOMEM;
+  l->payload_len = noise_pb__noise_handshake_payload__pack(&p, l->payload);
   return GG_OK;
+}
+
+int ggp_noise_local_new(ggp_noise_local **pl, const gg_keypair *identity, const char *const *muxers,
+                        size_t nmuxers, const uint8_t *static_key, const gg_rand *rand,
+                        const gg_mem *mem) {
+  if (!pl || !identity || (!static_key && !rand)) return GG_EINVAL;
+  if (nmuxers > GGP_NOISE_MUXERS_MAX || (nmuxers && !muxers)) return GG_EINVAL;
+  for (size_t i = 0; i < nmuxers; i++) {
+    size_t l = muxers[i] ? strlen(muxers[i]) : 0;
+    if (l == 0 || l > GGP_NOISE_MUXER_NAME_MAX) return GG_EINVAL;
+  }
+  /* Picks libsodium's SIMD implementations (ChaCha20 3x faster here); idempotent. */
+  if (sodium_init() < 0) return GG_ECRYPTO;
+  ggp_noise_local *l = gg_calloc(mem, 1, sizeof(*l));
+  if (!l) return GG_ENOMEM;
+  l->mem = mem;
+  if (static_key)
+    memcpy(l->s, static_key, 32);
+  else
+    rand->fill(rand->ud, l->s, 32);
+  crypto_scalarmult_curve25519_base(l->s_pub, l->s);
+  int rv = build_payload(l, identity, muxers, nmuxers);
+  if (!rv && nmuxers) {
+    rv = copy_names(mem, (char *const *)muxers, nmuxers, &l->muxers);
+    l->nmuxers = nmuxers;
+  }
+  if (rv) {
+    ggp_noise_local_del(l);
+    return rv;
+  }
+  *pl = l;
+  return GG_OK;
+}
+
+void ggp_noise_local_del(ggp_noise_local *l) {
+  if (!l) return;
+  sodium_memzero(l->s, sizeof(l->s));
+  gg_free(l->mem, l->payload);
+  gg_free(l->mem, l->muxers);
+  gg_free(l->mem, l);
 }
 
 int ggp_noise_new(ggp_noise **ps, int initiator, const ggp_noise_settings *st, const gg_rand *rand,
                   const gg_mem *mem) {
-  if (!ps || !st || !st->identity) return GG_EINVAL;
-  if (!rand && (!st->static_key || !st->ephemeral_key)) return GG_EINVAL;
-  if (st->nmuxers > GGP_NOISE_MUXERS_MAX || (st->nmuxers && !st->muxers)) return GG_EINVAL;
-  for (size_t i = 0; i < st->nmuxers; i++) {
-    size_t l = st->muxers[i] ? strlen(st->muxers[i]) : 0;
-    if (l == 0 || l > GGP_NOISE_MUXER_NAME_MAX) return GG_EINVAL;
+  if (!ps || !st || (!st->local && !st->identity)) return GG_EINVAL;
+  if (!rand && !st->ephemeral_key) return GG_EINVAL;
+  ggp_noise_local *own = NULL;
+  if (!st->local) {
+    int rv =
+        ggp_noise_local_new(&own, st->identity, st->muxers, st->nmuxers, st->static_key, rand, mem);
+    if (rv) return rv;
+  } else if (sodium_init() < 0) {
+    return GG_ECRYPTO;
   }
-  /* Picks libsodium's SIMD implementations (3x faster ChaCha20 here); idempotent. */
-  if (sodium_init() < 0) return GG_ECRYPTO;
-
   ggp_noise *s = gg_calloc(mem, 1, sizeof(*s));
-  if (!s) return GG_ENOMEM;
+  if (!s) {
+    ggp_noise_local_del(own);
+    return GG_ENOMEM;
+  }
   s->mem = mem;
   s->initiator = initiator != 0;
+  s->own = own;
+  s->local = own ? own : st->local;
+  s->caller_keeps_partial = st->caller_keeps_partial != 0;
   gg_buf_init(&s->rx, mem, FRAME_HDR + GGP_NOISE_MSG_MAX);
   if (st->expected_peer) {
     s->has_expected = 1;
     s->expected = *st->expected_peer;
   }
-
-  uint8_t sk[32], ek[32];
-  if (st->static_key)
-    memcpy(sk, st->static_key, 32);
-  else
-    rand->fill(rand->ud, sk, 32);
+  uint8_t ek[32];
   if (st->ephemeral_key)
     memcpy(ek, st->ephemeral_key, 32);
   else
     rand->fill(rand->ud, ek, 32);
-  ggp__noise_hs_init(&s->hs, s->initiator, NULL, 0, sk, ek);
-  sodium_memzero(sk, sizeof(sk));
+  ggp__noise_hs_init(&s->hs, s->initiator, NULL, 0, s->local->s, s->local->s_pub, ek);
   sodium_memzero(ek, sizeof(ek));
-
-  int rv = build_payload(s, st);
-  if (!rv && st->nmuxers) {
-    rv = copy_names(mem, (char *const *)st->muxers, st->nmuxers, &s->ours);
-    s->nours = st->nmuxers;
-  }
-  if (rv) {
-    ggp_noise_del(s);
-    return rv;
-  }
   *ps = s;
   return GG_OK;
 }
@@ -173,8 +214,7 @@ int ggp_noise_new(ggp_noise **ps, int initiator, const ggp_noise_settings *st, c
 void ggp_noise_del(ggp_noise *s) {
   if (!s) return;
   fail(s); /* wipes the keys */
-  gg_free(s->mem, s->payload);
-  gg_free(s->mem, s->ours);
+  ggp_noise_local_del(s->own);
   gg_free(s->mem, s->theirs);
   gg_free(s->mem, s);
 }
@@ -185,7 +225,7 @@ void ggp_noise_del(ggp_noise *s) {
  * (message 1's payload stays empty, as the spec and js have it). */
 static int write_hs(ggp_noise *s, gg_buf *wire) {
   int with_payload = s->hs.step > 0;
-  size_t plen = with_payload ? s->payload_len : 0;
+  size_t plen = with_payload ? s->local->payload_len : 0;
   size_t n = ggp__noise_hs_overhead(&s->hs) + plen;
   if (n > GGP_NOISE_MSG_MAX) return GG_EINVAL; /* cannot happen: payload is small and capped */
   int rv = gg_buf_reserve(wire, FRAME_HDR + n);
@@ -193,15 +233,12 @@ static int write_hs(ggp_noise *s, gg_buf *wire) {
   static const uint8_t none[1];
   uint8_t *out = gg_buf_ptr(wire) + gg_buf_len(wire);
   size_t wrote;
-  rv = ggp__noise_hs_write(&s->hs, with_payload ? s->payload : none, plen, out + FRAME_HDR, &wrote);
+  rv = ggp__noise_hs_write(&s->hs, with_payload ? s->local->payload : none, plen, out + FRAME_HDR,
+                           &wrote);
   if (rv) return rv;
   out[0] = (uint8_t)(wrote >> 8);
   out[1] = (uint8_t)wrote;
   gg_buf_commit(wire, FRAME_HDR + wrote);
-  if (with_payload) { /* sent: no longer needed */
-    gg_free(s->mem, s->payload);
-    s->payload = NULL;
-  }
   return GG_OK;
 }
 
@@ -247,9 +284,10 @@ static int verify_payload(ggp_noise *s, const uint8_t *p, size_t len) {
     s->ntheirs = e->n_stream_muxers;
   }
   /* the first name of the initiator's list that the responder lists too */
-  char **pref = s->initiator ? s->ours : s->theirs, **other = s->initiator ? s->theirs : s->ours;
-  size_t npref = s->initiator ? s->nours : s->ntheirs,
-         nother = s->initiator ? s->ntheirs : s->nours;
+  char **ours = s->local->muxers;
+  size_t nours = s->local->nmuxers;
+  char **pref = s->initiator ? ours : s->theirs, **other = s->initiator ? s->theirs : ours;
+  size_t npref = s->initiator ? nours : s->ntheirs, nother = s->initiator ? s->ntheirs : nours;
   for (size_t i = 0; i < npref && !s->muxer; i++) {
     for (size_t j = 0; j < nother; j++) {
       if (strcmp(pref[i], other[j]) == 0) {
@@ -270,9 +308,6 @@ static void establish(ggp_noise *s) {
   s->rx_cs = s->initiator ? c2 : c1;
   sodium_memzero(&c1, sizeof(c1));
   sodium_memzero(&c2, sizeof(c2));
-  gg_free(s->mem, s->ours);
-  s->ours = NULL;
-  s->nours = 0;
   s->state = ST_OPEN;
 }
 
@@ -351,7 +386,9 @@ int ggp_noise_recv(ggp_noise *s, const uint8_t *in, size_t len, size_t *consumed
     int from_rx = 0;
     if (rl == 0) {
       if (len - pos < FRAME_HDR) {
-        if (pos < len && (rv = gg_buf_append(&s->rx, in + pos, 1)) == GG_OK) pos++;
+        if (pos < len && !s->caller_keeps_partial &&
+            (rv = gg_buf_append(&s->rx, in + pos, 1)) == GG_OK)
+          pos++;
         break;
       }
       flen = (size_t)in[pos] << 8 | in[pos + 1];
@@ -359,6 +396,7 @@ int ggp_noise_recv(ggp_noise *s, const uint8_t *in, size_t len, size_t *consumed
         frame = in + pos + FRAME_HDR;
         pos += FRAME_HDR + flen;
       } else {
+        if (s->caller_keeps_partial) break; /* left in the caller's buffer */
         if ((rv = gg_buf_reserve(&s->rx, FRAME_HDR + flen))) break;
         gg_buf_append(&s->rx, in + pos, len - pos);
         pos = len;

@@ -35,10 +35,11 @@ typedef struct ggp__noise_hs {
   uint8_t s[32], s_pub[32], e[32], e_pub[32], rs[32], re[32];
 } ggp__noise_hs;
 
-/* Initialises the handshake with our static and ephemeral private keys (the public keys
- * are derived) and the prologue (libp2p: empty). */
+/* Initialises the handshake with our static and ephemeral private keys and the prologue
+ * (libp2p: empty). The ephemeral public key is derived, the static one too unless given
+ * (s_pub NULL), which saves a scalar multiplication per connection for a per-node key. */
 void ggp__noise_hs_init(ggp__noise_hs *hs, int initiator, const uint8_t *prologue, size_t plen,
-                        const uint8_t s[32], const uint8_t e[32]);
+                        const uint8_t s[32], const uint8_t s_pub[32], const uint8_t e[32]);
 
 /* Bytes the next handshake message adds to its payload (tokens, static key, MAC). */
 size_t ggp__noise_hs_overhead(const ggp__noise_hs *hs);

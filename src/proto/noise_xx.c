@@ -153,7 +153,7 @@ static int decrypt_and_hash(ggp__noise_hs *hs, const uint8_t *in, size_t len, ui
 /* ---- HandshakeState (XX only) ------------------------------------------------------------- */
 
 void ggp__noise_hs_init(ggp__noise_hs *hs, int initiator, const uint8_t *prologue, size_t plen,
-                        const uint8_t s[32], const uint8_t e[32]) {
+                        const uint8_t s[32], const uint8_t s_pub[32], const uint8_t e[32]) {
   memset(hs, 0, sizeof(*hs));
   hs->initiator = initiator != 0;
   /* the name is exactly HASHLEN bytes, so h = name (spec 5.2 InitializeSymmetric) */
@@ -162,7 +162,10 @@ void ggp__noise_hs_init(ggp__noise_hs *hs, int initiator, const uint8_t *prologu
   mix_hash(hs, prologue, plen);
   memcpy(hs->s, s, 32);
   memcpy(hs->e, e, 32);
-  crypto_scalarmult_curve25519_base(hs->s_pub, hs->s);
+  if (s_pub)
+    memcpy(hs->s_pub, s_pub, 32);
+  else
+    crypto_scalarmult_curve25519_base(hs->s_pub, hs->s);
   crypto_scalarmult_curve25519_base(hs->e_pub, hs->e);
 }
 

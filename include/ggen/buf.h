@@ -14,6 +14,12 @@
 
 #include "ggen/mem.h"
 
+/* A borrowed byte range (pointer + length), for passing lists of byte strings. */
+typedef struct gg_slice {
+  const uint8_t *p;
+  size_t len;
+} gg_slice;
+
 typedef struct gg_buf {
   uint8_t *data;
   size_t off;   /* start of live bytes */

@@ -250,7 +250,7 @@ static void test_tamper_each_field(void **s) {
     __VA_ARGS__;                                                                               \
     expect_badsig(&t, name);                                                                   \
   } while (0)
-  TAMPER("id", t.id = "io.ggen.rust.cli-subcommanD");
+  TAMPER("id", t.id = "io.ggen.rust.cli-subcommand2");
   TAMPER("version", t.version = "0.1.1");
   TAMPER("name", t.name = "Rust CLI Subcommand!");
   TAMPER("description", t.description = NULL);
@@ -433,6 +433,10 @@ static void test_validation(void **s) {
   INVALID("id", r.id = "has space");
   INVALID("id", r.id = "a/b");
   INVALID("id", r.id = "a@1");
+  INVALID("id", r.id = "Io.ggen.x"); /* upper case: ids differing by case would collide */
+  INVALID("id", r.id = "io..x");
+  INVALID("id", r.id = "io.x.");
+  INVALID("id", r.id = "io.-x");
   INVALID("version", r.version = NULL);
   INVALID("version", r.version = "1.0 beta");
   INVALID("name", r.name = "bad\x01name");

@@ -13,7 +13,7 @@
  * open descriptor without hashing (the fast path, <= 50 us); GGS_BLOB_VERIFY or
  * ggs_blob_verify() hashes on demand, and a corrupt entry is then reported and removed.
  * Use times and hit/miss counters of reads are batched in memory and written to the index
- * every 64 reads and on stats/gc/close: a crash can lose a few touches, which only makes
+ * every 256 reads and on stats/gc/close: a crash can lose a few touches, which only makes
  * eviction slightly less exact.
  *
  * Several processes may share a store (SQLite locking; renames are atomic); one

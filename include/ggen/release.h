@@ -50,7 +50,7 @@ typedef struct ggm_release_dep {
  * ggm_release_sign(). A decoded record points into storage it owns: free it with
  * ggm_release_free(). */
 typedef struct ggm_release {
-  const char *id;      /* reverse-DNS package id: [A-Za-z0-9][A-Za-z0-9._-]*  (required) */
+  const char *id;      /* package id: dot-separated [a-z0-9][a-z0-9_-]* segments (required) */
   const char *version; /* semver (required; printable ASCII, no spaces) */
   const char *name, *description, *license;
   const char *const *authors;

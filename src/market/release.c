@@ -90,16 +90,26 @@ static int text_ok(const char *s, size_t max, int newlines) {
   return n <= max && utf8_ok(s, n, newlines);
 }
 
+/* Package ids as manifests define them (include/ggen/manifest.h): dot-separated segments,
+ * each [a-z0-9][a-z0-9_-]*. Lower case only, so two ids never differ by case alone: on a
+ * case-insensitive file system they would be one directory, and one could squat the other. */
 static int id_ok(const char *s) {
   if (s == NULL || s[0] == '\0') return 0;
   size_t n = strnlen(s, GGM_RELEASE_ID_MAX + 1);
   if (n > GGM_RELEASE_ID_MAX) return 0;
+  int seg_start = 1;
   for (size_t i = 0; i < n; i++) {
     unsigned char c = (unsigned char)s[i];
-    int alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-    if (!alnum && (i == 0 || (c != '.' && c != '_' && c != '-'))) return 0;
+    int alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+    if (c == '.') {
+      if (seg_start) return 0; /* empty segment */
+      seg_start = 1;
+      continue;
+    }
+    if (!alnum && (seg_start || (c != '_' && c != '-'))) return 0;
+    seg_start = 0;
   }
-  return 1;
+  return !seg_start;
 }
 
 static int version_ok(const char *s) {
@@ -130,7 +140,7 @@ static int validate(const ggm_release *r, const char **why) {
     if (why) *why = msg;                                                                       \
     return GG_EINVAL;                                                                          \
   } while (0)
-  if (!id_ok(r->id)) BAD("id: missing, over 128 bytes or not [A-Za-z0-9][A-Za-z0-9._-]*");
+  if (!id_ok(r->id)) BAD("id: missing, over 128 bytes or not dot-separated [a-z0-9][a-z0-9_-]* segments");
   if (!version_ok(r->version)) BAD("version: missing, over 64 bytes or not printable ASCII");
   if (!text_ok(r->name, GGM_RELEASE_TEXT_MAX, 0)) BAD("name: over 256 bytes or not UTF-8 text");
   if (!text_ok(r->description, GGM_RELEASE_DESC_MAX, 1))

@@ -1749,16 +1749,16 @@ int ggm_toml_push(ggm_toml_val *a, ggm_toml_val *v) {
   return rc;
 }
 
-int ggm_toml_set_str(ggm_toml_val *t, const char *key, const char *s) {
-  if (!key || !s) return GG_EINVAL;
-  return ggm_toml_set(t, key, strlen(key), ggm_toml_new_str(t ? t->mem : NULL, s, strlen(s)));
-}
-
 /* ggm_toml_set() cannot tell "v is NULL because out of memory" from a bad argument; the
  * convenience setters check the table first so that NULL from the constructor means ENOMEM. */
 static int set_new(ggm_toml_val *t, const char *key, ggm_toml_val *v) {
   if (!v) return GG_ENOMEM;
   return ggm_toml_set(t, key, strlen(key), v);
+}
+
+int ggm_toml_set_str(ggm_toml_val *t, const char *key, const char *s) {
+  if (!t || t->type != GGM_TOML_TABLE || !key || !s) return GG_EINVAL;
+  return set_new(t, key, ggm_toml_new_str(t->mem, s, strlen(s)));
 }
 
 int ggm_toml_set_int(ggm_toml_val *t, const char *key, int64_t i) {

@@ -261,7 +261,8 @@ void ggp_kad_foreach_peer(const ggp_kad *kad,
                           void (*fn)(const ggp_kad_peerinfo *p, gg_ts last_seen, void *arg),
                           void *arg);
 
-/* Copies the local record for key into val (appending). GG_ENOTFOUND. */
+/* Copies the local record for key into val (appending; val may be NULL to test presence).
+ * GG_ENOTFOUND. */
 int ggp_kad_get_local(const ggp_kad *kad, const uint8_t *key, size_t klen, gg_ts ts, gg_buf *val);
 
 /* This node's peer id. */

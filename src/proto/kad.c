@@ -2069,7 +2069,7 @@ void ggp_kad_foreach_peer(const ggp_kad *kad,
 int ggp_kad_get_local(const ggp_kad *kad, const uint8_t *key, size_t klen, gg_ts ts, gg_buf *val) {
   const record *r = gg_map_get(&kad->records, key, klen);
   if (!r || !record_live(kad, r, ts)) return GG_ENOTFOUND;
-  return gg_buf_append(val, r->val, r->vlen);
+  return val ? gg_buf_append(val, r->val, r->vlen) : GG_OK;
 }
 
 const gg_peerid *ggp_kad_self(const ggp_kad *kad) { return &kad->self; }

@@ -330,10 +330,14 @@ static void test_syn_frames_sent(void **state) {
   assert_int_equal(ggp_yamux_write(a->y, id2, "abc", 3), 3);
   assert_int_equal(ggp_yamux_close(a->y, id2), GG_OK);
   n = parse_out(a, 0, f, 8);
-  assert_int_equal(n, 1);
+  assert_int_equal(n, 2);
   assert_int_equal(f[0].type, 0);
-  assert_int_equal(f[0].flags, 1 | 4); /* SYN|FIN on the one DATA frame */
+  assert_int_equal(f[0].flags, 1); /* DATA|SYN */
   assert_int_equal(f[0].len, 3);
+  /* the FIN follows on a WINDOW_UPDATE: js 7.0.4 drops the payload of a DATA|FIN frame */
+  assert_int_equal(f[1].type, 1);
+  assert_int_equal(f[1].flags, 4);
+  assert_int_equal(f[1].id, id2);
   /* b accepts a WINDOW_UPDATE|SYN and answers WINDOW_UPDATE|ACK */
   assert_int_equal(inject(b, 1, 1, 1, 0, 0), GG_OK);
   assert_true(b->st[1].known);
@@ -349,6 +353,13 @@ static void test_syn_frames_sent(void **state) {
   assert_int_equal(ggp_yamux_recv(b->y, buf, sizeof(buf), 0), GG_OK);
   assert_int_equal(b->st[3].rxlen, 4);
   assert_memory_equal(b->st[3].rx, "data", 4);
+  /* a DATA|FIN (which we never send) delivers its payload, then the FIN */
+  frame(buf, 0, 0, 4, 3, 4);
+  memcpy(buf + 12, "last", 4);
+  assert_int_equal(ggp_yamux_recv(b->y, buf, sizeof(buf), 0), GG_OK);
+  assert_int_equal(b->st[3].rxlen, 8);
+  assert_memory_equal(b->st[3].rx + 4, "last", 4);
+  assert_int_equal(b->st[3].fin, 1);
   /* a larger initial window is advertised on the SYN */
   ggp_yamux_settings big = quiet();
   big.initial_window = 1 * MiB;

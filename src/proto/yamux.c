@@ -724,10 +724,6 @@ static int send_data(ggp_yamux *y, gg_buf *out, gg_ts ts, stream **note, int *rv
     uint16_t f = open_flags(s);
     opened(s, f, ts);
     int last = n == gg_buf_len(&s->sbuf);
-    if (last && (s->flags & S_FIN_PEND)) {
-      f |= F_FIN;
-      s->flags = (s->flags & ~(uint32_t)S_FIN_PEND) | S_FIN_SENT;
-    }
     put_hdr(p, T_DATA, f, s->id, (uint32_t)n);
     memcpy(p + HDR, gg_buf_ptr(&s->sbuf), n);
     gg_buf_commit(out, HDR + n);
@@ -740,7 +736,14 @@ static int send_data(ggp_yamux *y, gg_buf *out, gg_ts ts, stream **note, int *rv
     }
     if (!last) {
       data_add(y, s); /* to the tail: streams take turns */
-    } else if (f & F_FIN) {
+    } else if (s->flags & S_FIN_PEND) {
+      /* The FIN follows on its own WINDOW_UPDATE, never on the DATA frame: js 7.0.4 handles
+       * a frame's FIN before its payload and drops that payload. */
+      if (room(out) < HDR || (*rv = emit(out, T_WINDOW, F_FIN, s->id, 0))) {
+        ctrl_add(y, s);
+        return 1;
+      }
+      s->flags = (s->flags & ~(uint32_t)S_FIN_PEND) | S_FIN_SENT;
       check_end(y, s);
     }
   }
@@ -871,7 +874,7 @@ int ggp_yamux_close(ggp_yamux *y, uint32_t id) {
   if (s->flags & (S_FIN_PEND | S_FIN_SENT | S_RST_PEND)) return GG_ESTATE;
   s->flags |= S_FIN_PEND;
   s->flags &= ~(uint32_t)S_WANT_W;
-  if (gg_buf_len(&s->sbuf) == 0) ctrl_add(y, s); /* else the last DATA frame carries it */
+  if (gg_buf_len(&s->sbuf) == 0) ctrl_add(y, s); /* else it follows the last DATA frame */
   return GG_OK;
 }
 

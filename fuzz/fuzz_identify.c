@@ -22,7 +22,10 @@ static void *f_malloc(size_t n, void *ud) {
   if (budget > 0) budget--;
   return malloc(n ? n : 1);
 }
-static void f_free(void *p, void *ud) { (void)ud; free(p); }
+static void f_free(void *p, void *ud) {
+  (void)ud;
+  free(p);
+}
 static void *f_calloc(size_t a, size_t b, void *ud) {
   void *p = f_malloc(a * b, ud);
   if (p) memset(p, 0, a * b);

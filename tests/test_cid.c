@@ -212,8 +212,10 @@ static void test_to_str_and_alloc(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_v0_and_v1),         cmocka_unit_test(test_peer_id_cids),
-      cmocka_unit_test(test_all_bases_round_trip), cmocka_unit_test(test_decoding_rules),
+      cmocka_unit_test(test_v0_and_v1),
+      cmocka_unit_test(test_peer_id_cids),
+      cmocka_unit_test(test_all_bases_round_trip),
+      cmocka_unit_test(test_decoding_rules),
       cmocka_unit_test(test_to_str_and_alloc),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -184,8 +184,7 @@ static void test_peer_checks(void **state) {
 
   /* no public key: an error for identify, fine for a push */
   build_js_like(&b, NULL, 0);
-  assert_int_equal(ggp_identify_parse(gg_buf_ptr(&b), gg_buf_len(&b), &me, 0, NULL, &m),
-                   GG_EPROTO);
+  assert_int_equal(ggp_identify_parse(gg_buf_ptr(&b), gg_buf_len(&b), &me, 0, NULL, &m), GG_EPROTO);
   assert_int_equal(
       ggp_identify_parse(gg_buf_ptr(&b), gg_buf_len(&b), &me, GGP_IDENTIFY_F_PUSH, NULL, &m),
       GG_OK);
@@ -202,7 +201,10 @@ static void test_peer_checks(void **state) {
   gg_buf_reset(&b);
 
   /* a key that is not a PublicKey protobuf */
-  build_js_like(&b, (const uint8_t *)"\x08\x01\x12\x03" "abc", 7);
+  build_js_like(&b,
+                (const uint8_t *)"\x08\x01\x12\x03"
+                                 "abc",
+                7);
   assert_int_equal(ggp_identify_parse(gg_buf_ptr(&b), gg_buf_len(&b), &me, 0, NULL, &m),
                    GG_EBADKEY);
   gg_buf_free(&b);
@@ -233,10 +235,8 @@ static void test_malformed_and_caps(void **state) {
   /* we refuse to send what js would refuse to read */
   static const char *many[600];
   for (int i = 0; i < 600; i++) many[i] = "/some/protocol/1.0.0";
-  ggp_identify_info info = {.pubkey_pb = pubpb,
-                            .pubkey_pb_len = sizeof(pubpb),
-                            .protocols = many,
-                            .n_protocols = 600};
+  ggp_identify_info info = {
+      .pubkey_pb = pubpb, .pubkey_pb_len = sizeof(pubpb), .protocols = many, .n_protocols = 600};
   gg_buf out;
   gg_buf_init(&out, NULL, 1 << 20);
   assert_int_equal(ggp_identify_encode(&info, NULL, &out), GG_ETOOBIG);
@@ -253,8 +253,10 @@ static void test_malformed_and_caps(void **state) {
   ggp_identify_info nokey = {0};
   assert_int_equal(ggp_identify_encode(&nokey, NULL, &out), GG_EINVAL);
   gg_maddr empty = {0};
-  ggp_identify_info emptyaddr = {
-      .pubkey_pb = pubpb, .pubkey_pb_len = sizeof(pubpb), .listen_addrs = &empty, .n_listen_addrs = 1};
+  ggp_identify_info emptyaddr = {.pubkey_pb = pubpb,
+                                 .pubkey_pb_len = sizeof(pubpb),
+                                 .listen_addrs = &empty,
+                                 .n_listen_addrs = 1};
   assert_int_equal(ggp_identify_encode(&emptyaddr, NULL, &out), GG_EINVAL);
 }
 
@@ -284,8 +286,10 @@ static void test_allocation_failures(void **state) {
   gg_buf_free(&b);
 
   gg_maddr listen = ma("/ip4/127.0.0.1/tcp/1");
-  ggp_identify_info info = {.pubkey_pb = pubpb, .pubkey_pb_len = sizeof(pubpb),
-                            .listen_addrs = &listen, .n_listen_addrs = 1};
+  ggp_identify_info info = {.pubkey_pb = pubpb,
+                            .pubkey_pb_len = sizeof(pubpb),
+                            .listen_addrs = &listen,
+                            .n_listen_addrs = 1};
   gg_failmem fm;
   gg_failmem_init(&fm, 0);
   gg_buf_init(&b, NULL, 1 << 16);
@@ -299,8 +303,10 @@ static void test_allocation_failures(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_encode_exact_and_parse), cmocka_unit_test(test_js_like_message),
-      cmocka_unit_test(test_peer_checks),            cmocka_unit_test(test_malformed_and_caps),
+      cmocka_unit_test(test_encode_exact_and_parse),
+      cmocka_unit_test(test_js_like_message),
+      cmocka_unit_test(test_peer_checks),
+      cmocka_unit_test(test_malformed_and_caps),
       cmocka_unit_test(test_allocation_failures),
   };
   return cmocka_run_group_tests(tests, setup, NULL);

@@ -35,7 +35,7 @@ static void test_one_piece_is_zero_copy(void **state) {
   /* the last byte starts a message that does not finish */
   assert_int_equal(gg_lpm_read(&r, in + 8, 1, &used, &msg, &mlen), GG_EAGAIN);
   assert_int_equal(used, 1);
-  assert_false(gg_lpm_idle(&r)); /* a stream ending here ended mid-message */
+  assert_false(gg_lpm_idle(&r));     /* a stream ending here ended mid-message */
   assert_int_equal(r.body.alloc, 0); /* nothing was copied so far */
   gg_lpm_free(&r);
 }
@@ -198,7 +198,10 @@ static void test_write(void **state) {
   gg_buf b;
   gg_buf_init(&b, NULL, 5);
   assert_int_equal(gg_lpm_write(&b, (const uint8_t *)"abcd", 4), GG_OK);
-  assert_memory_equal(gg_buf_ptr(&b), "\x04" "abcd", 5);
+  assert_memory_equal(gg_buf_ptr(&b),
+                      "\x04"
+                      "abcd",
+                      5);
   assert_int_equal(gg_lpm_write(&b, (const uint8_t *)"", 0), GG_ETOOBIG);
   assert_int_equal(gg_buf_len(&b), 5);
   gg_buf_free(&b);
@@ -213,12 +216,9 @@ static void test_write(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_one_piece_is_zero_copy),
-      cmocka_unit_test(test_split_prefix_and_body),
-      cmocka_unit_test(test_cap_and_bad_prefix),
-      cmocka_unit_test(test_large_body_released),
-      cmocka_unit_test(test_random_chunking),
-      cmocka_unit_test(test_write),
+      cmocka_unit_test(test_one_piece_is_zero_copy), cmocka_unit_test(test_split_prefix_and_body),
+      cmocka_unit_test(test_cap_and_bad_prefix),     cmocka_unit_test(test_large_body_released),
+      cmocka_unit_test(test_random_chunking),        cmocka_unit_test(test_write),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -164,7 +164,8 @@ static void test_empty_and_limits(void **state) {
 
 static void test_components(void **state) {
   (void)state;
-  gg_maddr ma = parse_ok("/ip4/1.2.3.4/tcp/80/ws/p2p/QmbHVEEepCi7rn7VL7Exxpd2Ci9NNB6ifvqwhsrbRMgQFP");
+  gg_maddr ma =
+      parse_ok("/ip4/1.2.3.4/tcp/80/ws/p2p/QmbHVEEepCi7rn7VL7Exxpd2Ci9NNB6ifvqwhsrbRMgQFP");
   static const uint32_t want[] = {GG_MA_IP4, GG_MA_TCP, GG_MA_WS, GG_MA_P2P};
   size_t pos = 0, k = 0, total = 0;
   gg_maddr_comp c;
@@ -293,9 +294,13 @@ static void test_dialing(void **state) {
   assert_int_equal(d.host_proto, GG_MA_DNS4);
   assert_string_equal(d.host, "example.com");
   assert_int_equal(d.port, 443);
-  static const char *nodial[] = {"/ip4/1.2.3.4", "/ip4/1.2.3.4/tcp/1/ws", "/tcp/1",
-                                 "/ip4/1.2.3.4/udp/1/quic-v1", "/ip6zone/x/ip4/1.2.3.4/tcp/1",
-                                 "/dnsaddr/example.com/tcp/1", "/p2p-circuit"};
+  static const char *nodial[] = {"/ip4/1.2.3.4",
+                                 "/ip4/1.2.3.4/tcp/1/ws",
+                                 "/tcp/1",
+                                 "/ip4/1.2.3.4/udp/1/quic-v1",
+                                 "/ip6zone/x/ip4/1.2.3.4/tcp/1",
+                                 "/dnsaddr/example.com/tcp/1",
+                                 "/p2p-circuit"};
   for (size_t i = 0; i < sizeof(nodial) / sizeof(nodial[0]); i++) {
     ma = parse_ok(nodial[i]);
     assert_int_equal(gg_maddr_dial_info(&ma, &d), GG_EUNSUPPORTED);
@@ -305,8 +310,7 @@ static void test_dialing(void **state) {
   static const uint8_t v6[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 1};
   assert_int_equal(gg_maddr_from_ip(&ma, 6, v6, GG_MA_TCP, 4001), GG_OK);
   assert_text(&ma, "/ip6/2001:db8::1/tcp/4001");
-  assert_int_equal(gg_maddr_from_ip(&ma, 4, (const uint8_t *)"\x0a\0\0\1", GG_MA_UDP, 0),
-                   GG_OK);
+  assert_int_equal(gg_maddr_from_ip(&ma, 4, (const uint8_t *)"\x0a\0\0\1", GG_MA_UDP, 0), GG_OK);
   assert_text(&ma, "/ip4/10.0.0.1/udp/0");
   assert_int_equal(gg_maddr_from_ip(&ma, 5, v6, GG_MA_TCP, 1), GG_EINVAL);
   assert_int_equal(gg_maddr_from_ip(&ma, 4, v6, GG_MA_WS, 1), GG_EINVAL);
@@ -315,7 +319,8 @@ static void test_dialing(void **state) {
 /* Formatting into a gg_buf that hits its cap fails cleanly (nothing half-written). */
 static void test_format_cap(void **state) {
   (void)state;
-  gg_maddr ma = parse_ok("/ip4/127.0.0.1/tcp/4001/p2p/QmbHVEEepCi7rn7VL7Exxpd2Ci9NNB6ifvqwhsrbRMgQFP");
+  gg_maddr ma =
+      parse_ok("/ip4/127.0.0.1/tcp/4001/p2p/QmbHVEEepCi7rn7VL7Exxpd2Ci9NNB6ifvqwhsrbRMgQFP");
   for (size_t cap = 0; cap < 60; cap++) {
     gg_buf b;
     gg_buf_init(&b, NULL, cap + 3);
@@ -333,9 +338,9 @@ static void test_format_cap(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_spec_cases),   cmocka_unit_test(test_empty_and_limits),
-      cmocka_unit_test(test_components),   cmocka_unit_test(test_encap_decap),
-      cmocka_unit_test(test_dialing),      cmocka_unit_test(test_format_cap),
+      cmocka_unit_test(test_spec_cases), cmocka_unit_test(test_empty_and_limits),
+      cmocka_unit_test(test_components), cmocka_unit_test(test_encap_decap),
+      cmocka_unit_test(test_dialing),    cmocka_unit_test(test_format_cap),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -128,14 +128,17 @@ static void test_sum_and_encode(void **state) {
   /* identity of "abc" */
   assert_int_equal(gg_mh_sum(GG_MH_IDENTITY, (const uint8_t *)"abc", 3, -1, &b), GG_OK);
   assert_int_equal(gg_buf_len(&b), 5);
-  assert_memory_equal(gg_buf_ptr(&b), "\x00\x03" "abc", 5);
+  assert_memory_equal(gg_buf_ptr(&b),
+                      "\x00\x03"
+                      "abc",
+                      5);
   gg_buf_reset(&b);
   assert_int_equal(gg_mh_sum(GG_MH_IDENTITY, (const uint8_t *)"abc", 3, 2, &b), GG_EINVAL);
   /* sha2-256("abc") from FIPS 180-2 */
   assert_int_equal(gg_mh_sum(GG_MH_SHA2_256, (const uint8_t *)"abc", 3, -1, &b), GG_OK);
   size_t n;
-  uint8_t *want = gg_test_unhex(
-      "1220ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", &n);
+  uint8_t *want =
+      gg_test_unhex("1220ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", &n);
   assert_int_equal(gg_buf_len(&b), n);
   assert_memory_equal(gg_buf_ptr(&b), want, n);
   uint8_t fixed[GG_MH_SHA256_LEN];

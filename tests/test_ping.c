@@ -223,8 +223,8 @@ static void test_alloc_and_caps(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_round_trips),      cmocka_unit_test(test_dialer_rejects_bad_echo),
-      cmocka_unit_test(test_timeouts),         cmocka_unit_test(test_listener_queue_limit),
+      cmocka_unit_test(test_round_trips),    cmocka_unit_test(test_dialer_rejects_bad_echo),
+      cmocka_unit_test(test_timeouts),       cmocka_unit_test(test_listener_queue_limit),
       cmocka_unit_test(test_alloc_and_caps),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -34,10 +34,10 @@ enum {
 #define GG_CID_STR_MAX (8 * GG_CID_MAX + 2)
 
 typedef struct gg_cid {
-  uint8_t version;  /* 0 or 1 */
-  uint64_t codec;   /* content codec; GG_CODEC_DAG_PB for v0 */
-  uint16_t len;     /* bytes of the binary CID in b */
-  uint16_t mh_off;  /* the multihash is b[mh_off .. len) */
+  uint8_t version; /* 0 or 1 */
+  uint64_t codec;  /* content codec; GG_CODEC_DAG_PB for v0 */
+  uint16_t len;    /* bytes of the binary CID in b */
+  uint16_t mh_off; /* the multihash is b[mh_off .. len) */
   uint8_t b[GG_CID_MAX];
 } gg_cid;
 

@@ -39,7 +39,7 @@ typedef struct ggp_identify_info {
   const char *agent_version;    /* NULL: GGP_IDENTIFY_AGENT_VERSION */
   const uint8_t *pubkey_pb;     /* our PublicKey protobuf (required) */
   size_t pubkey_pb_len;
-  const gg_maddr *listen_addrs; /* our listen addresses (as dialable from outside: no 0.0.0.0) */
+  const gg_maddr *listen_addrs; /* our listen addresses: dialable (no 0.0.0.0), no /p2p/<id> */
   size_t n_listen_addrs;
   const gg_maddr *observed_addr; /* the remote's address as we see it; NULL: omitted */
   const char *const *protocols;  /* the protocols we serve */
@@ -69,13 +69,13 @@ typedef struct ggp_identify_msg {
   const char *agent_version;
   const uint8_t *pubkey_pb; /* the PublicKey protobuf as sent */
   size_t pubkey_pb_len;
-  int has_peer;             /* 1 when pubkey_pb was present (always, without F_PUSH) */
-  gg_peerid peer;           /* the peer id of pubkey_pb */
+  int has_peer;                          /* 1 when pubkey_pb was present (always, without F_PUSH) */
+  gg_peerid peer;                        /* the peer id of pubkey_pb */
   const ggp_identify_addr *listen_addrs; /* the valid ones, in the order sent */
   size_t n_listen_addrs;
-  size_t n_listen_skipped;  /* addresses dropped: malformed, unsupported or over GG_MADDR_MAX */
-  int has_observed;         /* 1 when observedAddr was present and valid */
-  gg_maddr observed_addr;   /* how the remote sees us */
+  size_t n_listen_skipped; /* addresses dropped: malformed, unsupported or over GG_MADDR_MAX */
+  int has_observed;        /* 1 when observedAddr was present and valid */
+  gg_maddr observed_addr;  /* how the remote sees us */
   const char *const *protocols;
   size_t n_protocols;
   const uint8_t *signed_peer_record; /* passed through, not verified */

@@ -32,10 +32,10 @@
 #define GG_LPM_KEEP 4096
 
 typedef struct gg_lpm {
-  gg_buf body;       /* the current body when it arrives in pieces */
-  size_t max;        /* largest body accepted */
-  uint64_t need;     /* body length, once the prefix is complete */
-  int err;           /* sticky error: the reader is unusable after one */
+  gg_buf body;   /* the current body when it arrives in pieces */
+  size_t max;    /* largest body accepted */
+  uint64_t need; /* body length, once the prefix is complete */
+  int err;       /* sticky error: the reader is unusable after one */
   uint8_t hdr[GG_VARINT_MF_MAX];
   uint8_t hlen;      /* prefix bytes read so far */
   uint8_t have_len;  /* the prefix is complete */

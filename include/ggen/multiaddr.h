@@ -81,12 +81,12 @@ typedef struct gg_maddr {
 
 /* One component, as gg_maddr_next() returns it: pointers into the multiaddr's bytes. */
 typedef struct gg_maddr_comp {
-  uint32_t code;        /* GG_MA_* */
-  const char *name;     /* protocol name ("ip4"), static */
-  const uint8_t *val;   /* value bytes (without their length prefix); vlen 0 when none */
+  uint32_t code;      /* GG_MA_* */
+  const char *name;   /* protocol name ("ip4"), static */
+  const uint8_t *val; /* value bytes (without their length prefix); vlen 0 when none */
   size_t vlen;
-  size_t off;           /* where the component (code varint first) starts in the multiaddr */
-  size_t size;          /* bytes of the whole component */
+  size_t off;  /* where the component (code varint first) starts in the multiaddr */
+  size_t size; /* bytes of the whole component */
 } gg_maddr_comp;
 
 /* ---- conversion ------------------------------------------------------------------------ */
@@ -155,14 +155,13 @@ int gg_maddr_split_peer(const gg_maddr *ma, gg_maddr *transport, gg_peerid *peer
 
 /* What a TCP/UDP transport needs to dial or bind an address. */
 typedef struct gg_maddr_dial {
-  uint32_t host_proto;  /* GG_MA_IP4, GG_MA_IP6, GG_MA_DNS, GG_MA_DNS4 or GG_MA_DNS6 */
-  uint8_t ip[16];       /* ip4: the first 4 bytes; ip6: all 16; DNS: zero */
+  uint32_t host_proto; /* GG_MA_IP4, GG_MA_IP6, GG_MA_DNS, GG_MA_DNS4 or GG_MA_DNS6 */
+  uint8_t ip[16];      /* ip4: the first 4 bytes; ip6: all 16; DNS: zero */
+  /* NUL-terminated text: "127.0.0.1", "::1", "fe80::1%eth0" (with an ip6zone), or the name */
   char host[GG_MADDR_NAME_MAX + 64];
-                        /* NUL-terminated text: "127.0.0.1", "::1", "fe80::1%eth0" (with an
-                           ip6zone), or the DNS name */
-  uint32_t transport;   /* GG_MA_TCP or GG_MA_UDP */
+  uint32_t transport; /* GG_MA_TCP or GG_MA_UDP */
   uint16_t port;
-  int has_peer;         /* 1 when the address ended in /p2p/<id> */
+  int has_peer; /* 1 when the address ended in /p2p/<id> */
   gg_peerid peer;
 } gg_maddr_dial;
 

@@ -78,8 +78,7 @@ int gg_cid_parse(gg_cid *cid, const char *s, size_t len) {
   } else {
     rc = gg_multibase_decode(s, len, &b, NULL);
     /* A multibase-encoded v0 is refused: there is no CIDv18 to be confused with it. */
-    if (rc == GG_OK && (gg_buf_len(&b) == 0 || gg_buf_ptr(&b)[0] == GG_MH_SHA2_256))
-      rc = GG_EPARSE;
+    if (rc == GG_OK && (gg_buf_len(&b) == 0 || gg_buf_ptr(&b)[0] == GG_MH_SHA2_256)) rc = GG_EPARSE;
   }
   if (rc == GG_OK)
     rc = gg_cid_from_bytes(cid, gg_buf_ptr(&b), gg_buf_len(&b));

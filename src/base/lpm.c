@@ -95,9 +95,7 @@ int gg_lpm_read(gg_lpm *r, const uint8_t *in, size_t len, size_t *used, const ui
   return GG_OK;
 }
 
-int gg_lpm_idle(const gg_lpm *r) {
-  return r->delivered || (!r->have_len && r->hlen == 0);
-}
+int gg_lpm_idle(const gg_lpm *r) { return r->delivered || (!r->have_len && r->hlen == 0); }
 
 int gg_lpm_write(gg_buf *out, const uint8_t *msg, size_t len) {
   uint8_t hdr[GG_VARINT_MAX];

@@ -94,8 +94,7 @@ static int check_value(const struct proto *p, const uint8_t *v, size_t n) {
   switch (p->kind) {
   case K_NAME:
     /* A '/' would make the text form ambiguous; a NUL would cut the C string a dialer gets. */
-    if (n == 0 || n > GG_MADDR_NAME_MAX || memchr(v, '/', n) || memchr(v, 0, n))
-      return GG_EPARSE;
+    if (n == 0 || n > GG_MADDR_NAME_MAX || memchr(v, '/', n) || memchr(v, 0, n)) return GG_EPARSE;
     return GG_OK;
   case K_PATH:
     /* Stored with its leading '/', as go- and js-multiaddr do (text "/unix/a/b" is "/a/b"). */
@@ -243,8 +242,10 @@ static int append_text(gg_maddr *m, const struct proto *p, const char *s, size_t
     gg_buf_init(&b, NULL, GG_MADDR_MAX);
     rc = gg_multibase_decode(s, n, &b, NULL);
     if (rc == GG_OK) rc = check_value(p, gg_buf_ptr(&b), gg_buf_len(&b));
-    if (rc == GG_OK) rc = append(m, p, gg_buf_ptr(&b), gg_buf_len(&b));
-    else if (rc != GG_ENOMEM) rc = GG_EPARSE;
+    if (rc == GG_OK)
+      rc = append(m, p, gg_buf_ptr(&b), gg_buf_len(&b));
+    else if (rc != GG_ENOMEM)
+      rc = GG_EPARSE;
     gg_buf_free(&b);
     return rc;
   }
@@ -339,9 +340,11 @@ static int format_comp(const gg_maddr_comp *c, gg_buf *out) {
   const uint8_t *v = c->val;
   switch (p->kind) {
   case K_IP4:
-    return gg_buf_append(out, s, (size_t)snprintf(s, sizeof(s), "%u.%u.%u.%u", v[0], v[1], v[2], v[3]));
+    return gg_buf_append(out, s,
+                         (size_t)snprintf(s, sizeof(s), "%u.%u.%u.%u", v[0], v[1], v[2], v[3]));
   case K_IP6: return format_ip6(v, out);
-  case K_PORT: return gg_buf_append(out, s, (size_t)snprintf(s, sizeof(s), "%u", (unsigned)v[0] << 8 | v[1]));
+  case K_PORT:
+    return gg_buf_append(out, s, (size_t)snprintf(s, sizeof(s), "%u", (unsigned)v[0] << 8 | v[1]));
   case K_U8: return gg_buf_append(out, s, (size_t)snprintf(s, sizeof(s), "%u", v[0]));
   case K_NAME: return gg_buf_append(out, v, c->vlen);
   case K_P2P: {
@@ -422,8 +425,7 @@ int gg_maddr_decap(gg_maddr *ma, const gg_maddr *tail) {
   /* Only component boundaries count: "/tcp/1" must not match inside another value. Since the
    * tail is itself a valid multiaddr, a byte match at a boundary is a component match. */
   while (gg_maddr_next(ma->b, ma->len, &pos, &c) == 1)
-    if (ma->len - c.off >= tail->len && memcmp(ma->b + c.off, tail->b, tail->len) == 0)
-      cut = c.off;
+    if (ma->len - c.off >= tail->len && memcmp(ma->b + c.off, tail->b, tail->len) == 0) cut = c.off;
   if (cut == SIZE_MAX) return GG_ENOTFOUND;
   ma->len = (uint16_t)cut;
   return GG_OK;

@@ -34,8 +34,8 @@ int ggp_identify_encode(const ggp_identify_info *info, const gg_mem *mem, gg_buf
     if (info->listen_addrs[i].len == 0) return GG_EINVAL;
   IdentifyPb__Identify pb = IDENTIFY_PB__IDENTIFY__INIT;
   /* protobuf-c wants non-const pointers for packing; it does not write through them. */
-  pb.protocolversion = (char *)(info->protocol_version ? info->protocol_version
-                                                       : GGP_IDENTIFY_PROTOCOL_VERSION);
+  pb.protocolversion =
+      (char *)(info->protocol_version ? info->protocol_version : GGP_IDENTIFY_PROTOCOL_VERSION);
   pb.agentversion =
       (char *)(info->agent_version ? info->agent_version : GGP_IDENTIFY_AGENT_VERSION);
   pb.has_publickey = 1;

@@ -22,7 +22,7 @@ struct ggp_ping {
   int err;
   int outstanding; /* dialer: a ping awaits its echo */
   gg_ts timeout;
-  gg_ts since;    /* dialer: when the outstanding ping was started; listener: the last ping */
+  gg_ts since; /* dialer: when the outstanding ping was started; listener: the last ping */
   gg_ts last_rtt;
   size_t got;
   uint8_t payload[GGP_PING_LEN];

@@ -252,6 +252,10 @@ static void test_validation_errors(void **state) {
              "gpack.toml:4:15: 'ggen_compat' must be a version range such as \">=0.1.0\"");
   expect_bad("[gpack]\nid = \"io.x\"\nversion = \"1.0.0\"\n[dependencies]\n\"io.y\" = 1\n",
              "gpack.toml:5:10: the range of dependency 'io.y' must be a string, not an integer");
+  expect_bad(
+      "[gpack]\nid = \"io.x\"\nversion = \"1.0.0\"\n[dependencies]\n\"io.y\" = \"^1.2 ||| x\"\n",
+      "gpack.toml:5:10: dependency 'io.y' has an invalid version range \"^1.2 ||| x\" (npm "
+      "syntax, e.g. \"^1.2\")");
   expect_bad("gpack = 1\n", "gpack.toml:1:9: 'gpack' must be a table");
 }
 
@@ -302,7 +306,7 @@ static void test_canonical_output(void **state) {
   (void)state;
   const char *src = "# comment\n[gpack]\nversion = \"0.1.0\"\nlicense = \"MIT\"\n"
                     "id = \"io.ggen.rust.cli\"\nextra = { a = 1 }\n\n"
-                    "[dependencies]\n\"io.ggen.z\" = \"^1\"\n\"io.ggen.a\" = \">=0.2, <1\"\n"
+                    "[dependencies]\n\"io.ggen.z\" = \"^1\"\n\"io.ggen.a\" = \">=0.2 <1\"\n"
                     "[templates]\npatterns = [\"*.tmpl\"]\n[preset]\nvars = { x = 'y' }\n";
   ggm_manifest m;
   ggm_toml_error err;
@@ -314,7 +318,7 @@ static void test_canonical_output(void **state) {
   const char *want = "[gpack]\nid = \"io.ggen.rust.cli\"\nname = \"io.ggen.rust.cli\"\n"
                      "version = \"0.1.0\"\nlicense = \"MIT\"\n"
                      "\n[gpack.extra]\na = 1\n"
-                     "\n[dependencies]\n\"io.ggen.a\" = \">=0.2, <1\"\n\"io.ggen.z\" = \"^1\"\n"
+                     "\n[dependencies]\n\"io.ggen.a\" = \">=0.2 <1\"\n\"io.ggen.z\" = \"^1\"\n"
                      "\n[templates]\npatterns = [\"*.tmpl\"]\n"
                      "\n[preset.vars]\nx = \"y\"\n";
   assert_int_equal(gg_buf_append_byte(&out, 0), GG_OK);

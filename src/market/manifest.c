@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "ggen/err.h"
+#include "ggen/semver.h"
 
 typedef struct mpriv {
   ggm_toml_val *doc;
@@ -89,65 +90,39 @@ int ggm_manifest_check_id(const char *id, size_t len) {
   return seg_start ? GG_EINVAL : GG_OK; /* no trailing '.' */
 }
 
-/* One dot-separated identifier list of a prerelease or build part; numeric prerelease
- * identifiers may not have leading zeros. Returns the end offset or 0 on error. */
-static size_t semver_idents(const char *v, size_t i, size_t len, int pre) {
-  for (;;) {
-    size_t s = i;
-    int numeric = 1;
-    while (i < len && v[i] != '.' && v[i] != '+') {
-      int ch = (unsigned char)v[i];
-      if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-            ch == '-'))
-        return 0;
-      if (ch < '0' || ch > '9') numeric = 0;
-      i++;
-    }
-    if (i == s) return 0;
-    if (pre && numeric && i - s > 1 && v[s] == '0') return 0;
-    if (i < len && v[i] == '.') {
-      i++;
-      continue;
-    }
-    return i;
-  }
-}
-
-int ggm_manifest_check_version(const char *v, size_t len) {
-  /* A local strict semver 2.0 check (semver.org's BNF); the full version algebra lives in
-   * ggm_semver_*. */
+/* A version as ggm_semver_* reads it (strict semver 2.0), spelled canonically: what
+ * ggm_semver_format() prints back, so "v1.2.3", " 1.2.3" or "1.2.3-01" are refused and a
+ * version string can be compared byte for byte. GG_OK, GG_EINVAL, GG_ENOMEM. */
+static int version_check(const char *v, size_t len, const gg_mem *mem) {
   if (!v || len == 0 || len > GGM_MANIFEST_VERSION_MAX) return GG_EINVAL;
-  size_t i = 0;
-  for (int part = 0; part < 3; part++) {
-    size_t s = i;
-    while (i < len && v[i] >= '0' && v[i] <= '9') i++;
-    if (i == s || (i - s > 1 && v[s] == '0') || i - s > 15) return GG_EINVAL;
-    if (part < 2) {
-      if (i >= len || v[i] != '.') return GG_EINVAL;
-      i++;
-    }
-  }
-  if (i < len && v[i] == '-') {
-    i = semver_idents(v, i + 1, len, 1);
-    if (!i) return GG_EINVAL;
-  }
-  if (i < len && v[i] == '+') {
-    i = semver_idents(v, i + 1, len, 0);
-    if (!i || (i < len && v[i] == '+')) return GG_EINVAL;
-  }
-  return i == len ? GG_OK : GG_EINVAL;
+  ggm_semver sv;
+  int rc = ggm_semver_parse(&sv, v, len, 0, mem);
+  if (rc == GG_ENOMEM) return rc;
+  if (rc) return GG_EINVAL;
+  char buf[GGM_MANIFEST_VERSION_MAX + 1];
+  size_t n = ggm_semver_format(&sv, 1, buf, sizeof(buf));
+  ggm_semver_free(&sv);
+  return n == len && !memcmp(buf, v, len) ? GG_OK : GG_EINVAL;
 }
 
-/* Dependency and ggen_compat ranges: non-empty printable ASCII within the text cap.
- * (The range grammar itself is the resolver's: ggm_semver_range_parse.) */
-static int range_ok(const char *r, size_t len) {
-  if (len == 0 || len > GGM_MANIFEST_TEXT_MAX) return 0;
+int ggm_manifest_check_version(const char *v, size_t len) { return version_check(v, len, NULL); }
+
+/* Dependency ranges and ggen_compat: non-empty printable ASCII within the text cap, and an
+ * npm range as ggm_semver_range_parse() reads it. GG_OK, GG_EINVAL, GG_ENOMEM. */
+static int range_check(const char *r, size_t len, const gg_mem *mem) {
+  if (len == 0 || len > GGM_MANIFEST_TEXT_MAX) return GG_EINVAL;
   int nonspace = 0;
   for (size_t i = 0; i < len; i++) {
-    if (r[i] < 0x20 || r[i] > 0x7E) return 0;
+    if (r[i] < 0x20 || r[i] > 0x7E) return GG_EINVAL;
     if (r[i] != ' ') nonspace = 1;
   }
-  return nonspace;
+  if (!nonspace) return GG_EINVAL;
+  ggm_semver_range *sr;
+  int rc = ggm_semver_range_parse(&sr, r, len, 0, mem);
+  if (rc == GG_ENOMEM) return rc;
+  if (rc) return GG_EINVAL;
+  ggm_semver_range_free(sr);
+  return GG_OK;
 }
 
 /* ---- field extraction -------------------------------------------------------------------- */
@@ -244,9 +219,15 @@ static int add_dep(ctx *c, size_t *n, const char *id, size_t idlen, const ggm_to
                "dependency id '%s' is not a package id (dot-separated [a-z0-9][a-z0-9_-]*, "
                "at most %d bytes)",
                shown, GGM_MANIFEST_ID_MAX);
-  if (!range_ok(range, rlen))
+  if (rlen == 0)
     return bad(c, rv, "dependency '%s' needs a version range (a non-empty string such as \"^1.2\")",
                shown);
+  int rc = strcmp(range, "*") ? range_check(range, rlen, c->mem) : GG_OK;
+  if (rc == GG_ENOMEM) return nomem(c);
+  if (rc)
+    return bad(c, rv,
+               "dependency '%s' has an invalid version range \"%.*s\" (npm syntax, e.g. \"^1.2\")",
+               shown, (int)(rlen > 80 ? 80 : rlen), range);
   if (!strcmp(id, c->m->id)) return bad(c, idv, "package '%s' depends on itself", shown);
   for (size_t i = 0; i < *n; i++)
     if (!strcmp(c->pv->deps[i].id, id))
@@ -328,7 +309,9 @@ static int load_fields(ctx *c) {
     return bad(c, c->hdr, "[%s] needs 'version' (a semantic version such as \"0.1.0\")",
                c->hdr_name);
   if ((rc = want_string(c, vv, "'version'", 1 << 20, &m->version, &len))) return rc;
-  if (ggm_manifest_check_version(m->version, len) != GG_OK)
+  rc = version_check(m->version, len, c->mem);
+  if (rc == GG_ENOMEM) return nomem(c);
+  if (rc)
     return bad(c, vv,
                "version \"%.*s\" is not a semantic version (MAJOR.MINOR.PATCH[-PRE][+BUILD])",
                (int)(len > 80 ? 80 : len), m->version);
@@ -341,9 +324,13 @@ static int load_fields(ctx *c) {
       (rc = opt_string(c, c->hdr, "license", GGM_MANIFEST_TEXT_MAX, &m->license)) ||
       (rc = opt_string(c, c->hdr, "ggen_compat", GGM_MANIFEST_TEXT_MAX, &m->ggen_compat)))
     return rc;
-  if (m->ggen_compat && !range_ok(m->ggen_compat, strlen(m->ggen_compat)))
-    return bad(c, ggm_toml_get(c->hdr, "ggen_compat"),
-               "'ggen_compat' must be a version range such as \">=0.1.0\"");
+  if (m->ggen_compat) {
+    rc = range_check(m->ggen_compat, strlen(m->ggen_compat), c->mem);
+    if (rc == GG_ENOMEM) return nomem(c);
+    if (rc)
+      return bad(c, ggm_toml_get(c->hdr, "ggen_compat"),
+                 "'ggen_compat' must be a version range such as \">=0.1.0\"");
+  }
 
   /* authors = [...] or ggen's author = "..." */
   if (ggm_toml_get(c->hdr, "authors")) {

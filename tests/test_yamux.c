@@ -442,6 +442,34 @@ static void test_send_buffer_cap(void **state) {
   peer_free(b);
 }
 
+/* A drained send buffer is given back unless its writer waits for room (idle connections
+ * should cost little), and kept while a bulk writer is blocked. */
+static void test_send_buffer_release(void **state) {
+  (void)state;
+  ggp_yamux_settings st = quiet();
+  gg_failmem fm;
+  gg_failmem_init(&fm, -1);
+  peer *a = calloc(1, sizeof(*a));
+  assert_int_equal(ggp_yamux_new(&a->y, &CB, &st, 1, &fm.mem, a), GG_OK);
+  gg_buf_init(&a->out, NULL, 1u << 30);
+  peer *b = peer_new(0, &st, NULL);
+  uint32_t id = peer_open(a);
+  pump(a, b, 0);
+  long idle = fm.live;
+  static uint8_t d[300 * 1024];
+  assert_int_equal(ggp_yamux_write(a->y, id, d, 10000), 10000);
+  assert_int_equal(fm.live, idle + 1);
+  pump(a, b, 0);
+  assert_int_equal(fm.live, idle); /* released */
+  assert_int_equal(ggp_yamux_write(a->y, id, d, sizeof(d)), 256 * KiB - 10000);
+  pump(a, b, 0);
+  assert_int_equal(fm.live, idle + 1); /* blocked writer: kept */
+  assert_int_equal(b->st[id].rxlen, 256 * KiB);
+  peer_free(a);
+  peer_free(b);
+  assert_int_equal(fm.live, 0);
+}
+
 /* Learns an RTT of 10 ms on both sides with the fake clock. */
 static void establish_rtt(peer *a, peer *b) {
   assert_int_equal(ggp_yamux_ping(a->y), GG_OK);
@@ -1121,16 +1149,27 @@ static void test_failing_allocator(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_open_accept_data), cmocka_unit_test(test_refuse),
-      cmocka_unit_test(test_syn_frames_sent),  cmocka_unit_test(test_flow_control),
-      cmocka_unit_test(test_send_buffer_cap),  cmocka_unit_test(test_window_growth),
-      cmocka_unit_test(test_window_no_growth), cmocka_unit_test(test_window_overrun),
-      cmocka_unit_test(test_half_close),       cmocka_unit_test(test_reset),
-      cmocka_unit_test(test_stream_limits),    cmocka_unit_test(test_ping),
-      cmocka_unit_test(test_ping_flood),       cmocka_unit_test(test_keepalive),
-      cmocka_unit_test(test_goaway),           cmocka_unit_test(test_protocol_errors),
-      cmocka_unit_test(test_byte_by_byte),     cmocka_unit_test(test_small_output),
-      cmocka_unit_test(test_50_streams_echo),  cmocka_unit_test(test_failing_allocator),
+      cmocka_unit_test(test_open_accept_data),
+      cmocka_unit_test(test_refuse),
+      cmocka_unit_test(test_syn_frames_sent),
+      cmocka_unit_test(test_flow_control),
+      cmocka_unit_test(test_send_buffer_cap),
+      cmocka_unit_test(test_send_buffer_release),
+      cmocka_unit_test(test_window_growth),
+      cmocka_unit_test(test_window_no_growth),
+      cmocka_unit_test(test_window_overrun),
+      cmocka_unit_test(test_half_close),
+      cmocka_unit_test(test_reset),
+      cmocka_unit_test(test_stream_limits),
+      cmocka_unit_test(test_ping),
+      cmocka_unit_test(test_ping_flood),
+      cmocka_unit_test(test_keepalive),
+      cmocka_unit_test(test_goaway),
+      cmocka_unit_test(test_protocol_errors),
+      cmocka_unit_test(test_byte_by_byte),
+      cmocka_unit_test(test_small_output),
+      cmocka_unit_test(test_50_streams_echo),
+      cmocka_unit_test(test_failing_allocator),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -728,6 +728,9 @@ static int send_data(ggp_yamux *y, gg_buf *out, gg_ts ts, stream **note, int *rv
     memcpy(p + HDR, gg_buf_ptr(&s->sbuf), n);
     gg_buf_commit(out, HDR + n);
     gg_buf_consume(&s->sbuf, n);
+    /* An idle connection should cost little: a drained buffer whose writer is not waiting
+     * for room (a bulk writer is, and keeps its buffer) is given back. */
+    if (last && !(s->flags & S_WANT_W) && s->sbuf.alloc > 4096) gg_buf_free(&s->sbuf);
     data_del(y, s);
     if ((s->flags & S_WANT_W) && !(s->flags & S_IN_NOTE)) {
       s->flags |= S_IN_NOTE;

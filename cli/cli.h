@@ -37,6 +37,20 @@ typedef struct cli_cmd {
   const char *summary;
 } cli_cmd;
 
+/* getopt_long entries for the options every command accepts (--home, --json, -v, --help);
+ * put CLI_COMMON_LONGOPTS in the option table and "vh" in the short option string, and
+ * hand every option getopt_long returns to cli_common_opt() first. */
+#define CLI_OPT_HOME 0x1001
+#define CLI_OPT_JSON 0x1002
+#define CLI_COMMON_LONGOPTS                                                                        \
+  {"home", 1, NULL, CLI_OPT_HOME}, {"json", 0, NULL, CLI_OPT_JSON},                                \
+      {"verbose", 0, NULL, 'v'}, {"help", 0, NULL, 'h'}
+
+/* Handles a common option c (with optarg arg): returns 1 when it was one (and stores it in
+ * ctx), 0 when the command must handle c itself. 'h' is not handled: the command prints its
+ * own help. */
+int cli_common_opt(cli_ctx *ctx, int c, const char *arg);
+
 /* Runs the command named argv[0] from a NULL-terminated table, or prints the group's help.
  * group is "ggen p2p"; returns the command's exit code. */
 int cli_dispatch(cli_ctx *ctx, const char *group, const char *group_help, const cli_cmd *cmds,
@@ -48,6 +62,9 @@ void cli_err(const cli_ctx *ctx, const char *fmt, ...) __attribute__((format(pri
 /* Resolves this invocation's home directory (--home, GGEN_HOME, XDG) and creates it (0700).
  * Returns a malloc'd path or NULL after printing an error. */
 char *cli_home(const cli_ctx *ctx);
+
+/* Writes s as a JSON string literal (quotes and escapes included). */
+void cli_json_str(FILE *f, const char *s);
 
 /* Maps a gg error code to an exit code (peer/network errors -> CLI_NETWORK and so on). */
 int cli_exit_for(int gg_err);

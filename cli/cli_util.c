@@ -36,6 +36,15 @@ int cli_dispatch(cli_ctx *ctx, const char *group, const char *group_help, const 
   return CLI_USAGE;
 }
 
+int cli_common_opt(cli_ctx *ctx, int c, const char *arg) {
+  switch (c) {
+  case CLI_OPT_HOME: ctx->home_opt = arg; return 1;
+  case CLI_OPT_JSON: ctx->json = 1; return 1;
+  case 'v': ctx->verbose++; return 1;
+  default: return 0;
+  }
+}
+
 void cli_err(const cli_ctx *ctx, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
@@ -76,4 +85,14 @@ int cli_exit_for(int err) {
   case GG_ECANCELED: return CLI_INTERRUPTED;
   default: return gg_err_is_peer(err) ? CLI_NETWORK : CLI_FAIL;
   }
+}
+
+void cli_json_str(FILE *f, const char *s) {
+  fputc('"', f);
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    if (*p == '"' || *p == '\\') fprintf(f, "\\%c", *p);
+    else if (*p < 0x20) fprintf(f, "\\u%04x", *p);
+    else fputc(*p, f);
+  }
+  fputc('"', f);
 }

@@ -3,10 +3,12 @@
  * stack, Kademlia and Gossipsub land.
  */
 #include "cli.h"
+#include "cli_p2p.h"
 
 static const char help[] = "usage: ggen p2p <command> [options]\n";
 
 static const cli_cmd cmds[] = {
+    {"id", cli_p2p_id, "print this home's peer id"},
     {NULL, NULL, NULL},
 };
 

@@ -586,12 +586,35 @@ static void test_caps(void **s) {
   ggp_kad_del(b);
 }
 
+static void test_refresh_keys(void **s) {
+  (void)s;
+  ggp_kad *k;
+  pair_ctx c;
+  gg_peerid id;
+  make_core(&k, &c, 5, &id, NULL);
+  uint8_t self[32];
+  ggp_kad_hash(id.b, id.len, self);
+  for (unsigned cpl = 0; cpl < 16; cpl++) { /* brute force below 10, the table above */
+    for (int rep = 0; rep < 3; rep++) {
+      uint8_t key[34], h[32];
+      ggp_kad_refresh_key(k, cpl, key);
+      assert_int_equal(key[0], 0x12);
+      assert_int_equal(key[1], 0x20);
+      ggp_kad_hash(key, 34, h);
+      assert_int_equal(ggp_kad_cpl(h, self), cpl);
+    }
+  }
+  ggp_kad_del(k);
+  gg_buf_free(&c.last_msg);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_wire_put_get_provide),
       cmocka_unit_test(test_bad_messages_and_rate_limit),
       cmocka_unit_test(test_bucket_replacement),
       cmocka_unit_test(test_caps),
+      cmocka_unit_test(test_refresh_keys),
       cmocka_unit_test(test_sim_lookups_200),
       cmocka_unit_test(test_sim_churn_and_unresponsive),
       cmocka_unit_test(test_sim_expiry_and_republish),

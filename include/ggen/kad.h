@@ -273,4 +273,8 @@ const gg_peerid *ggp_kad_self(const ggp_kad *kad);
 void ggp_kad_hash(const uint8_t *key, size_t klen, uint8_t out[32]);
 unsigned ggp_kad_cpl(const uint8_t a[32], const uint8_t b[32]);
 
+/* A sha2-256-multihash key whose hash shares exactly cpl (< 16) leading bits with this node's:
+ * the target of a bucket refresh. */
+void ggp_kad_refresh_key(ggp_kad *kad, unsigned cpl, uint8_t key[34]);
+
 #endif

@@ -31,6 +31,7 @@
 
 #include "ggen/err.h"
 #include "ggen/map.h"
+#include "ggen/multihash.h"
 #include "ggen/pb.h"
 #include "ggen/varint.h"
 #include "kad.pb-c.h"
@@ -668,12 +669,10 @@ static int store_record(ggp_kad *kad, const uint8_t *key, size_t klen, const uin
   return GG_OK;
 }
 
+/* Provider keys must be multihashes (js decodes them as CIDs). */
 static int valid_multihash(const uint8_t *k, size_t klen) {
-  uint64_t code, len;
-  int a = gg_varint_decode(k, klen, &code);
-  if (a <= 0) return 0;
-  int b = gg_varint_decode(k + a, klen - (size_t)a, &len);
-  return b > 0 && (size_t)a + (size_t)b + len == klen && klen <= 128;
+  gg_mh mh;
+  return klen <= 128 && gg_mh_decode(k, klen, &mh) == GG_OK;
 }
 
 /* Adds or refreshes a provider of key. GG_OK, GG_ELIMIT, GG_ENOMEM. */
@@ -1744,12 +1743,66 @@ int ggp_kad_get_providers(ggp_kad *kad, const uint8_t *key, size_t klen, size_t 
   return start_query(kad, q, ts, qid);
 }
 
-/* A random sha256-multihash peer id whose hash shares exactly cpl bits with ours (go's
- * refresh does the same): brute force, about 2^(cpl+1) hashes, so cpl is capped. */
-static void random_key_in_bucket(ggp_kad *kad, unsigned cpl, uint8_t key[34]) {
+/*
+ * Random refresh targets. A bucket refresh looks up a random sha2-256 peer id whose hash
+ * shares exactly cpl leading bits with ours. For small cpl, brute force is cheap (about
+ * 2^(cpl+1) hashes). For deep buckets (large networks, the simulator) a process-wide table
+ * maps every 16-bit hash prefix to a counter value whose key hashes to that prefix, built once
+ * on first use (about 770,000 hashes, as go-libp2p-kbucket's precomputed table); the key is then
+ * adjusted to the wanted prefix. The table is pure data, the same in every process.
+ */
+#define BRUTE_MAX_CPL 9
+
+static void counter_key(uint32_t ctr, uint8_t key[34]) {
+  memset(key, 0, 34);
   key[0] = 0x12;
   key[1] = 0x20;
+  memcpy(key + 2, "ggen-kad-refresh", 16);
+  key[18] = (uint8_t)ctr;
+  key[19] = (uint8_t)(ctr >> 8);
+  key[20] = (uint8_t)(ctr >> 16);
+  key[21] = (uint8_t)(ctr >> 24);
+}
+
+static const uint32_t *prefix_table(const gg_mem *mem) {
+  static uint32_t *table;
+  if (table) return table;
+  uint32_t *t = gg_malloc(mem, 65536 * sizeof(uint32_t));
+  if (!t) return NULL;
+  memset(t, 0xff, 65536 * sizeof(uint32_t));
+  size_t filled = 0;
+  for (uint32_t ctr = 0; filled < 65536 && ctr < 0xfffffffeu; ctr++) {
+    uint8_t key[34], h[32];
+    counter_key(ctr, key);
+    ggp_kad_hash(key, 34, h);
+    uint32_t p = (uint32_t)h[0] << 8 | h[1];
+    if (t[p] == 0xffffffffu) {
+      t[p] = ctr;
+      filled++;
+    }
+  }
+  table = t; /* kept for the life of the process */
+  return table;
+}
+
+void ggp_kad_refresh_key(ggp_kad *kad, unsigned cpl, uint8_t key[34]) {
   uint8_t h[32];
+  if (cpl > BRUTE_MAX_CPL) {
+    const uint32_t *t = prefix_table(kad->mem);
+    if (t) {
+      /* wanted 16-bit prefix: our first cpl bits, bit cpl flipped, random rest */
+      uint32_t mine = (uint32_t)kad->self_hash[0] << 8 | kad->self_hash[1];
+      uint32_t rnd = (uint32_t)gg_rand_u64(kad->rand) & 0xffff;
+      uint32_t keep = cpl ? (0xffffu << (16 - cpl)) & 0xffffu : 0;
+      uint32_t flip = 0x8000u >> cpl;
+      uint32_t want = (mine & keep) | (rnd & ~keep & 0xffffu);
+      want = (want & ~flip) | (~mine & flip);
+      counter_key(t[want & 0xffff], key);
+      return;
+    }
+  }
+  key[0] = 0x12;
+  key[1] = 0x20;
   for (unsigned tries = 0; tries < (1u << 20); tries++) {
     kad->rand->fill(kad->rand->ud, key + 2, 32);
     ggp_kad_hash(key, 34, h);
@@ -1767,7 +1820,7 @@ static void refresh_buckets(ggp_kad *kad, gg_ts ts, int force) {
     if (!b || (!force && ts < b->last_refresh + kad->s.refresh_interval)) continue;
     b->last_refresh = ts;
     uint8_t key[34];
-    random_key_in_bucket(kad, (unsigned)c, key);
+    ggp_kad_refresh_key(kad, (unsigned)c, key);
     query *q = query_new(kad, GGP_KAD_Q_FIND_NODE, 1, key, sizeof(key), ts);
     if (q) start_query(kad, q, ts, NULL);
   }

@@ -3,10 +3,15 @@
  * marketplace core lands.
  */
 #include "cli.h"
+#include "cli_marketplace.h"
 
 static const char help[] = "usage: ggen marketplace <command> [options]\n";
 
 static const cli_cmd cmds[] = {
+    {"keygen", cli_mp_keygen, "create the publisher key that signs releases"},
+    {"pack", cli_mp_pack, "build a package's deterministic archive, print its CID"},
+    {"unpack", cli_mp_unpack, "extract a package archive safely"},
+    {"cache", cli_mp_cache, "package cache: stats, gc, clean"},
     {NULL, NULL, NULL},
 };
 

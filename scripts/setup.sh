@@ -10,7 +10,7 @@ pkgs=(build-essential cmake pkg-config git
       libarchive-dev libzstd-dev libsolv-dev libsolvext-dev libjansson-dev libcmocka-dev
       clang libclang-rt-14-dev
       dhtnode python3-opendht
-      iproute2 procps)
+      iproute2 procps zstd)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

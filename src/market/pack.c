@@ -32,6 +32,7 @@
 #include <zstd.h>
 
 #include "ggen/buf.h"
+#include "ggen/cid.h"
 #include "ggen/err.h"
 #include "ggen/multibase.h"
 
@@ -134,16 +135,12 @@ int ggm_pack_cid_text(const uint8_t cid[GGM_CID_LEN], char out[GGM_CID_TEXT_MAX]
 
 int ggm_pack_cid_parse(const char *text, uint8_t cid[GGM_CID_LEN]) {
   if (text == NULL) return GG_EPARSE;
-  size_t n = strlen(text);
-  if (n == 0 || n > 256) return GG_EPARSE;
-  gg_buf b;
-  gg_buf_init(&b, NULL, 256);
-  int rv = gg_multibase_decode(text, n, &b, NULL);
-  if (rv == GG_OK && (gg_buf_len(&b) != GGM_CID_LEN || !cid_ok(gg_buf_ptr(&b)))) rv = GG_EPARSE;
-  if (rv == GG_OK) memcpy(cid, gg_buf_ptr(&b), GGM_CID_LEN);
-  else rv = GG_EPARSE;
-  gg_buf_free(&b);
-  return rv;
+  gg_cid c;
+  /* any text form of a CID (include/ggen/cid.h), then only CIDv1 raw sha2-256 is ours */
+  if (gg_cid_parse(&c, text, strlen(text)) != GG_OK || c.len != GGM_CID_LEN || !cid_ok(c.b))
+    return GG_EPARSE;
+  memcpy(cid, c.b, GGM_CID_LEN);
+  return GG_OK;
 }
 
 /* ---- the walk: collect, filter and sort the entries -------------------------------------- */

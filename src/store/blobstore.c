@@ -56,7 +56,7 @@ struct ggs_blob_store {
   char *dir;
   int blobsfd, tmpfd;
   sqlite3 *db;
-  sqlite3_stmt *st_touch, *st_insert, *st_delete, *st_size, *st_meta_add, *st_meta_get, *st_lru;
+  sqlite3_stmt *st_use, *st_touch, *st_insert, *st_delete, *st_size, *st_meta_add, *st_meta_get, *st_lru;
   uint64_t budget;
   int64_t last_tick;
   touch pend[FLUSH_EVERY];
@@ -238,16 +238,12 @@ static int flush(ggs_blob_store *st) {
   if (rv != GG_OK) return rv;
   for (size_t i = 0; i < st->npend && rv == GG_OK; i++) {
     touch *t = &st->pend[i];
-    uint64_t old;
-    rv = row_size(st, t->cid, &old);
-    if (rv == GG_OK) {
-      sqlite3_stmt *s = st->st_touch;
-      sqlite3_bind_int64(s, 1, t->tick);
-      sqlite3_bind_int64(s, 2, (int64_t)old);
-      sqlite3_bind_blob(s, 3, t->cid, GGS_BLOB_CID_LEN, SQLITE_STATIC);
-      rv = sqlite3_step(s) == SQLITE_DONE ? GG_OK : GG_ESTORAGE;
-      sqlite3_reset(s);
-    } else if (rv == GG_ENOTFOUND) {
+    sqlite3_stmt *s = st->st_use;
+    sqlite3_bind_int64(s, 1, t->tick);
+    sqlite3_bind_blob(s, 2, t->cid, GGS_BLOB_CID_LEN, SQLITE_STATIC);
+    rv = sqlite3_step(s) == SQLITE_DONE ? GG_OK : GG_ESTORAGE;
+    sqlite3_reset(s);
+    if (rv == GG_OK && sqlite3_changes(st->db) == 0) {
       /* a blob without a row (crash after rename): adopt it if the file is still there */
       char rel[NAME_MAX_LEN + 3];
       size_t off;
@@ -296,7 +292,7 @@ static int mkdir_p(const char *path) {
 }
 
 static void finalize_all(ggs_blob_store *st) {
-  sqlite3_stmt **v[] = {&st->st_touch, &st->st_insert,  &st->st_delete, &st->st_size,
+  sqlite3_stmt **v[] = {&st->st_use, &st->st_touch, &st->st_insert,  &st->st_delete, &st->st_size,
                         &st->st_meta_add, &st->st_meta_get, &st->st_lru};
   for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
     sqlite3_finalize(*v[i]);
@@ -347,6 +343,7 @@ int ggs_blob_open(ggs_blob_store **out, const char *dir, const ggs_blob_settings
     size_t off;
     const char *sql;
   } stmts[] = {
+      {offsetof(ggs_blob_store, st_use), "UPDATE blob SET used=max(used,?1) WHERE cid=?2"},
       {offsetof(ggs_blob_store, st_touch), "UPDATE blob SET used=max(used,?1), size=?2 WHERE cid=?3"},
       {offsetof(ggs_blob_store, st_insert), "INSERT INTO blob(cid,size,used,added) VALUES(?,?,?,?)"},
       {offsetof(ggs_blob_store, st_delete), "DELETE FROM blob WHERE cid=?"},

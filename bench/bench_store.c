@@ -5,13 +5,13 @@
  * Target: cache hit <= 50 us. The store lives under $TMPDIR; its fsyncs make writes depend
  * heavily on the file system, which is noted in the output.
  */
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-#include <ftw.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
+#include <unistd.h>
 
 #include "ggen/blobstore.h"
 #include "ggen/err.h"
@@ -69,7 +69,8 @@ int main(int argc, char **argv) {
     return 1;
   }
   struct statfs fs;
-  if (statfs(dir, &fs) == 0) bench_note(r, "store in %s (file system magic 0x%lx)", dir, (long)fs.f_type);
+  if (statfs(dir, &fs) == 0)
+    bench_note(r, "store in %s (file system magic 0x%lx)", dir, (long)fs.f_type);
 
   ggs_blob_store *st;
   ggs_blob_settings set = {.budget = 1ull << 34};

@@ -36,9 +36,12 @@ static uint64_t parse_size(const char *s) {
   unsigned long long v = strtoull(s, &end, 10);
   if (end == s) return 0;
   uint64_t mul = 1;
-  if (*end == 'K' || *end == 'k') mul = 1ull << 10, end++;
-  else if (*end == 'M' || *end == 'm') mul = 1ull << 20, end++;
-  else if (*end == 'G' || *end == 'g') mul = 1ull << 30, end++;
+  if (*end == 'K' || *end == 'k')
+    mul = 1ull << 10, end++;
+  else if (*end == 'M' || *end == 'm')
+    mul = 1ull << 20, end++;
+  else if (*end == 'G' || *end == 'g')
+    mul = 1ull << 30, end++;
   if (*end == 'B' || *end == 'b') end++;
   if (*end != '\0' || v > UINT64_MAX / mul) return 0;
   return (uint64_t)v * mul;
@@ -49,8 +52,10 @@ static void human(uint64_t b, char *out, size_t cap) {
   double v = (double)b;
   int i = 0;
   while (v >= 1024 && i < 4) v /= 1024, i++;
-  if (i == 0) snprintf(out, cap, "%" PRIu64 " B", b);
-  else snprintf(out, cap, "%.1f %s", v, u[i]);
+  if (i == 0)
+    snprintf(out, cap, "%" PRIu64 " B", b);
+  else
+    snprintf(out, cap, "%.1f %s", v, u[i]);
 }
 
 int cli_mp_cache(cli_ctx *ctx, int argc, char **argv) {
@@ -82,7 +87,8 @@ int cli_mp_cache(cli_ctx *ctx, int argc, char **argv) {
     return CLI_USAGE;
   }
   const char *sub = argv[optind];
-  int is_stats = !strcmp(sub, "stats"), is_gc = !strcmp(sub, "gc"), is_clean = !strcmp(sub, "clean");
+  int is_stats = !strcmp(sub, "stats"), is_gc = !strcmp(sub, "gc"),
+      is_clean = !strcmp(sub, "clean");
   if (!is_stats && !is_gc && !is_clean) {
     cli_err(ctx, "unknown cache command '%s' (stats, gc or clean)", sub);
     return CLI_USAGE;

@@ -98,9 +98,8 @@ static int load_manifest(cli_ctx *ctx, const char *dir, ggm_manifest *m) {
 }
 
 int cli_mp_pack(cli_ctx *ctx, int argc, char **argv) {
-  static const struct option opts[] = {CLI_COMMON_LONGOPTS,
-                                       {"output", required_argument, NULL, 'o'},
-                                       {NULL, 0, NULL, 0}};
+  static const struct option opts[] = {
+      CLI_COMMON_LONGOPTS, {"output", required_argument, NULL, 'o'}, {NULL, 0, NULL, 0}};
   const char *outp = NULL;
   optind = 1;
   int c;
@@ -135,9 +134,12 @@ int cli_mp_pack(cli_ctx *ctx, int argc, char **argv) {
   snprintf(odir, sizeof(odir), "%s", outp);
   char *slash = strrchr(odir, '/');
   const char *base = slash ? slash + 1 : outp;
-  if (slash == odir) snprintf(odir, sizeof(odir), "/");
-  else if (slash) *slash = '\0';
-  else snprintf(odir, sizeof(odir), ".");
+  if (slash == odir)
+    snprintf(odir, sizeof(odir), "/");
+  else if (slash)
+    *slash = '\0';
+  else
+    snprintf(odir, sizeof(odir), ".");
   if (realpath(dir, rdir) && realpath(odir, rout)) {
     size_t l = strlen(rdir);
     if (!strcmp(rout, rdir)) {

@@ -49,9 +49,12 @@ int cli_mp_unpack(cli_ctx *ctx, int argc, char **argv) {
     const char *b = strrchr(archive, '/');
     snprintf(def, sizeof(def), "%s", b ? b + 1 : archive);
     size_t n = strlen(def);
-    if (n > 8 && !strcmp(def + n - 8, ".tar.zst")) def[n - 8] = '\0';
-    else if (n > 4 && !strcmp(def + n - 4, ".tar")) def[n - 4] = '\0';
-    else snprintf(def + n, sizeof(def) - n, ".d");
+    if (n > 8 && !strcmp(def + n - 8, ".tar.zst"))
+      def[n - 8] = '\0';
+    else if (n > 4 && !strcmp(def + n - 4, ".tar"))
+      def[n - 4] = '\0';
+    else
+      snprintf(def + n, sizeof(def) - n, ".d");
     dir = def;
   }
   ggm_extract_result res;

@@ -5,13 +5,13 @@
  * empty; anything else (a file outside, a leftover temporary directory) aborts.
  */
 #include <dirent.h>
+#include <ftw.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <ftw.h>
 
 #include "ggen/err.h"
 #include "ggen/extract.h"
@@ -56,8 +56,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   }
   char target[300];
   snprintf(target, sizeof(target), "%s/t", sandbox);
-  ggm_pack_limits lim = {.max_entries = 64, .max_total = 1 << 20, .max_file = 1 << 18,
-                         .max_path = 128, .max_ratio = 50};
+  ggm_pack_limits lim = {.max_entries = 64,
+                         .max_total = 1 << 20,
+                         .max_file = 1 << 18,
+                         .max_path = 128,
+                         .max_ratio = 50};
   for (unsigned mode = 0; mode < 2; mode++) {
     ggm_extract_opts o = {.limits = &lim, .flags = mode ? GGM_EXTRACT_ANY_FORMAT : 0};
     ggm_extract_result r;

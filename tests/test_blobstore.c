@@ -205,8 +205,10 @@ static void corrupt_file(ggs_blob_store *st, const blob *b, int truncate_it) {
   assert_int_equal(ggs_blob_path(st, b->cid, path, sizeof(path)), GG_OK);
   int fd = open(path, O_WRONLY);
   assert_true(fd >= 0);
-  if (truncate_it) assert_int_equal(ftruncate(fd, 5), 0);
-  else assert_int_equal(pwrite(fd, "X", 1, 17), 1);
+  if (truncate_it)
+    assert_int_equal(ftruncate(fd, 5), 0);
+  else
+    assert_int_equal(pwrite(fd, "X", 1, 17), 1);
   close(fd);
 }
 
@@ -319,7 +321,7 @@ static void test_atomicity_and_recovery(void **s) {
 
   ggs_blob_stats stats;
   assert_int_equal(ggs_blob_stats_get(st, &stats), GG_OK);
-  assert_int_equal(stats.entries, 1); /* the index does not know b yet */
+  assert_int_equal(stats.entries, 1);               /* the index does not know b yet */
   assert_int_equal(ggs_blob_has(st, b.cid), GG_OK); /* the file system does */
   ggs_blob_gc_result g;
   assert_int_equal(ggs_blob_gc(st, 0, &g), GG_OK);
@@ -413,8 +415,10 @@ static void test_nomem(void **s) {
     int rv = ggs_blob_open(&st, dir, NULL, &fm.mem);
     if (rv == GG_OK) {
       rv = ggs_blob_put(st, a.cid, a.data, a.len);
-      if (rv == GG_OK) ok = 1;
-      else assert_int_equal(rv, GG_ENOMEM);
+      if (rv == GG_OK)
+        ok = 1;
+      else
+        assert_int_equal(rv, GG_ENOMEM);
       ggs_blob_close(st);
     } else {
       assert_int_equal(rv, GG_ENOMEM);
@@ -429,12 +433,9 @@ static void test_nomem(void **s) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_put_get),
-      cmocka_unit_test(test_lru_eviction),
-      cmocka_unit_test(test_corrupt_entries),
-      cmocka_unit_test(test_atomicity_and_recovery),
-      cmocka_unit_test(test_two_handles),
-      cmocka_unit_test(test_many_reads),
+      cmocka_unit_test(test_put_get),         cmocka_unit_test(test_lru_eviction),
+      cmocka_unit_test(test_corrupt_entries), cmocka_unit_test(test_atomicity_and_recovery),
+      cmocka_unit_test(test_two_handles),     cmocka_unit_test(test_many_reads),
       cmocka_unit_test(test_nomem),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

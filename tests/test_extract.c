@@ -88,11 +88,11 @@ static uint8_t *zstd_of(const uint8_t *p, size_t n, size_t *zn) {
 /* ---- the hostile suite ----------------------------------------------------------------------- */
 
 typedef struct hostile {
-  const char *file;   /* under archives-hostile/ */
-  const char *id;     /* case id in cases.json, NULL for the libarchive set */
-  int reason;         /* expected GGM_XR_* */
-  const char *entry;  /* expected offending entry (as printed in res.path) */
-  int zip;            /* needs GGM_EXTRACT_ANY_FORMAT */
+  const char *file;  /* under archives-hostile/ */
+  const char *id;    /* case id in cases.json, NULL for the libarchive set */
+  int reason;        /* expected GGM_XR_* */
+  const char *entry; /* expected offending entry (as printed in res.path) */
+  int zip;           /* needs GGM_EXTRACT_ANY_FORMAT */
 } hostile;
 
 static const hostile hostiles[] = {
@@ -102,8 +102,8 @@ static const hostile hostiles[] = {
      GGM_XR_LINK, "abs_link", 0},
     {"generated/nested-dotdot-symlink-then-write-through.tar",
      "nested-dotdot-symlink-then-write-through", GGM_XR_LINK, "dir/nested_link_to_dir", 0},
-    {"generated/dir-entry-over-symlink.tar", "dir-entry-over-symlink", GGM_XR_LINK,
-     "link_to_dir3", 0},
+    {"generated/dir-entry-over-symlink.tar", "dir-entry-over-symlink", GGM_XR_LINK, "link_to_dir3",
+     0},
     {"generated/absolute-path.tar", "absolute-path", GGM_XR_PATH,
      "/tmp/libarchive_test-absolute_path.tmp", 0},
     {"generated/dotdot-path.tar", "dotdot-path", GGM_XR_PATH, "a/b/c/../d", 0},
@@ -215,11 +215,11 @@ static void run_hostile(const hostile *h, int compress) {
   free(data);
 }
 
-#define HOSTILE_TEST(i)                                                                        \
-  static void test_hostile_##i(void **s) {                                                     \
-    (void)s;                                                                                   \
-    run_hostile(&hostiles[i], 0);                                                              \
-    if (!hostiles[i].zip) run_hostile(&hostiles[i], 1);                                        \
+#define HOSTILE_TEST(i)                                                                            \
+  static void test_hostile_##i(void **s) {                                                         \
+    (void)s;                                                                                       \
+    run_hostile(&hostiles[i], 0);                                                                  \
+    if (!hostiles[i].zip) run_hostile(&hostiles[i], 1);                                            \
   }
 HOSTILE_TEST(0)
 HOSTILE_TEST(1)
@@ -256,7 +256,8 @@ static void test_hostile_suite_covered(void **s) {
     const char *tar = json_string_value(json_object_get(c, "tar"));
     int found = 0;
     for (size_t k = 0; k < NHOSTILE; k++)
-      if (hostiles[k].id && !strcmp(hostiles[k].id, id) && !strcmp(hostiles[k].file, tar)) found = 1;
+      if (hostiles[k].id && !strcmp(hostiles[k].id, id) && !strcmp(hostiles[k].file, tar))
+        found = 1;
     if (!found) fail_msg("case %s has no test", id);
     ncases++;
   }
@@ -596,9 +597,11 @@ static void test_bad_target(void **s) {
   gg_buf b;
   pack_pkg(&b);
   ggm_extract_result r;
-  assert_int_equal(ggm_extract_mem(gg_buf_ptr(&b), gg_buf_len(&b), "..", NULL, &r, NULL), GG_EINVAL);
+  assert_int_equal(ggm_extract_mem(gg_buf_ptr(&b), gg_buf_len(&b), "..", NULL, &r, NULL),
+                   GG_EINVAL);
   assert_int_equal(ggm_extract_mem(gg_buf_ptr(&b), gg_buf_len(&b), "/", NULL, &r, NULL), GG_EINVAL);
-  assert_int_equal(ggm_extract_mem(gg_buf_ptr(&b), gg_buf_len(&b), NULL, NULL, &r, NULL), GG_EINVAL);
+  assert_int_equal(ggm_extract_mem(gg_buf_ptr(&b), gg_buf_len(&b), NULL, NULL, &r, NULL),
+                   GG_EINVAL);
   gg_buf_free(&b);
 }
 
@@ -614,7 +617,8 @@ static void test_nomem(void **s) {
     sb_init(&sb);
     ggm_extract_result r;
     int rv = ggm_extract_mem(gg_buf_ptr(&b), gg_buf_len(&b), sb.target, NULL, &r, &fm.mem);
-    if (rv == GG_OK) ok = 1;
+    if (rv == GG_OK)
+      ok = 1;
     else {
       assert_int_equal(rv, GG_ENOMEM);
       sb_check_untouched(&sb);
@@ -628,16 +632,26 @@ static void test_nomem(void **s) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_hostile_0),  cmocka_unit_test(test_hostile_1),
-      cmocka_unit_test(test_hostile_2),  cmocka_unit_test(test_hostile_3),
-      cmocka_unit_test(test_hostile_4),  cmocka_unit_test(test_hostile_5),
-      cmocka_unit_test(test_hostile_6),  cmocka_unit_test(test_hostile_7),
-      cmocka_unit_test(test_hostile_8),  cmocka_unit_test(test_hostile_9),
-      cmocka_unit_test(test_hostile_10), cmocka_unit_test(test_hostile_11),
-      cmocka_unit_test(test_hostile_12), cmocka_unit_test(test_hostile_13),
-      cmocka_unit_test(test_hostile_14), cmocka_unit_test(test_hostile_15),
-      cmocka_unit_test(test_hostile_16), cmocka_unit_test(test_hostile_17),
-      cmocka_unit_test(test_hostile_18), cmocka_unit_test(test_hostile_19),
+      cmocka_unit_test(test_hostile_0),
+      cmocka_unit_test(test_hostile_1),
+      cmocka_unit_test(test_hostile_2),
+      cmocka_unit_test(test_hostile_3),
+      cmocka_unit_test(test_hostile_4),
+      cmocka_unit_test(test_hostile_5),
+      cmocka_unit_test(test_hostile_6),
+      cmocka_unit_test(test_hostile_7),
+      cmocka_unit_test(test_hostile_8),
+      cmocka_unit_test(test_hostile_9),
+      cmocka_unit_test(test_hostile_10),
+      cmocka_unit_test(test_hostile_11),
+      cmocka_unit_test(test_hostile_12),
+      cmocka_unit_test(test_hostile_13),
+      cmocka_unit_test(test_hostile_14),
+      cmocka_unit_test(test_hostile_15),
+      cmocka_unit_test(test_hostile_16),
+      cmocka_unit_test(test_hostile_17),
+      cmocka_unit_test(test_hostile_18),
+      cmocka_unit_test(test_hostile_19),
       cmocka_unit_test(test_hostile_suite_covered),
       cmocka_unit_test(test_policy),
       cmocka_unit_test(test_limits),

@@ -164,7 +164,7 @@ static void test_archive_content(void **s) {
   const uint8_t *z = gg_buf_ptr(&a);
   static const uint8_t magic[4] = {0x28, 0xb5, 0x2f, 0xfd};
   assert_memory_equal(z, magic, 4);
-  assert_int_equal(z[4] >> 6, 0);      /* Frame_Content_Size_flag */
+  assert_int_equal(z[4] >> 6, 0);       /* Frame_Content_Size_flag */
   assert_int_equal((z[4] >> 5) & 1, 0); /* Single_Segment_flag */
   assert_int_equal((z[4] >> 2) & 1, 1); /* Content_Checksum_flag */
   assert_int_equal(z[4] & 3, 0);        /* Dictionary_ID_flag */
@@ -378,8 +378,10 @@ static void test_write_error_and_nomem(void **s) {
     gg_buf a;
     gg_buf_init(&a, NULL, 1 << 24);
     int rv = ggm_pack_dir(d, NULL, buf_write, &a, &r, &fm.mem);
-    if (rv == GG_OK) ok = 1;
-    else assert_int_equal(rv, GG_ENOMEM);
+    if (rv == GG_OK)
+      ok = 1;
+    else
+      assert_int_equal(rv, GG_ENOMEM);
     assert_int_equal(fm.live, 0);
     gg_buf_free(&a);
   }
@@ -392,15 +394,34 @@ static void test_write_error_and_nomem(void **s) {
 
 static void test_path_check(void **s) {
   (void)s;
-  static const char *good[] = {"a", "a/b", "templates/x.tmpl", "caf\xc3\xa9", "a.b/..c/d..",
-                               "...", ".hidden", "a b", "\xf0\x9f\x98\x80"};
-  static const char *bad[] = {"",           "/a",           "a/",         "a//b",  ".",
-                              "..",         "a/../b",       "./a",        "a/.",   "../x",
-                              "C:../x",     "x:..\\y",      "Y:foo",      "a\\b",  "\\file",
-                              "a\nb",       "a\x7f",        "\xff",       "\xc0\xaf", /* overlong '/' */
-                              "\xed\xa0\x80", /* surrogate */ "\xf4\x90\x80\x80", "a\x01"};
+  static const char *good[] = {"a",           "a/b",         "templates/x.tmpl",
+                               "caf\xc3\xa9", "a.b/..c/d..", "...",
+                               ".hidden",     "a b",         "\xf0\x9f\x98\x80"};
+  static const char *bad[] = {"",
+                              "/a",
+                              "a/",
+                              "a//b",
+                              ".",
+                              "..",
+                              "a/../b",
+                              "./a",
+                              "a/.",
+                              "../x",
+                              "C:../x",
+                              "x:..\\y",
+                              "Y:foo",
+                              "a\\b",
+                              "\\file",
+                              "a\nb",
+                              "a\x7f",
+                              "\xff",
+                              "\xc0\xaf", /* overlong '/' */
+                              "\xed\xa0\x80",
+                              /* surrogate */ "\xf4\x90\x80\x80",
+                              "a\x01"};
   for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
-    if (ggm_pack_path_check(good[i], strlen(good[i]), 255) != GG_OK) fail_msg("refused %s", good[i]);
+    if (ggm_pack_path_check(good[i], strlen(good[i]), 255) != GG_OK)
+      fail_msg("refused %s", good[i]);
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
     if (ggm_pack_path_check(bad[i], strlen(bad[i]), 255) != GG_EUNSAFE)
       fail_msg("accepted bad path %zu", i);
@@ -429,9 +450,9 @@ static void test_cid(void **s) {
   assert_int_equal(ggm_pack_cid_parse(upper, back), GG_OK);
   assert_memory_equal(cid, back, GGM_CID_LEN);
   /* a dag-pb CID, a CIDv0 and junk are not archive CIDs */
-  assert_int_equal(ggm_pack_cid_parse("bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi",
-                                      back),
-                   GG_EPARSE);
+  assert_int_equal(
+      ggm_pack_cid_parse("bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi", back),
+      GG_EPARSE);
   assert_int_equal(ggm_pack_cid_parse("QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG", back),
                    GG_EPARSE);
   assert_int_equal(ggm_pack_cid_parse("", back), GG_EPARSE);

@@ -152,15 +152,30 @@ static void test_canonical_bytes(void **s) {
 
   gg_buf want;
   gg_buf_init(&want, NULL, 1024);
-  gg_buf_append(&want, "\x0a\x01" "a", 3);             /* 1 id */
-  gg_buf_append(&want, "\x12\x05" "1.0.0", 7);         /* 2 version */
-  gg_buf_append(&want, "\x3a\x01" "a", 3);             /* 7 tags, sorted, unique */
-  gg_buf_append(&want, "\x3a\x01" "z", 3);
-  gg_buf_append(&want, "\x62\x03\x0a\x01" "b", 5);     /* 12 dependency {id "b"}, range omitted */
-  gg_buf_append(&want, "\x72\x24", 2);                 /* 14 archive_cid, 36 bytes */
+  gg_buf_append(&want,
+                "\x0a\x01"
+                "a",
+                3); /* 1 id */
+  gg_buf_append(&want,
+                "\x12\x05"
+                "1.0.0",
+                7); /* 2 version */
+  gg_buf_append(&want,
+                "\x3a\x01"
+                "a",
+                3); /* 7 tags, sorted, unique */
+  gg_buf_append(&want,
+                "\x3a\x01"
+                "z",
+                3);
+  gg_buf_append(&want,
+                "\x62\x03\x0a\x01"
+                "b",
+                5);                    /* 12 dependency {id "b"}, range omitted */
+  gg_buf_append(&want, "\x72\x24", 2); /* 14 archive_cid, 36 bytes */
   gg_buf_append(&want, m.archive_cid, GGM_CID_LEN);
-  gg_buf_append(&want, "\x78\xac\x02", 3);             /* 15 archive_size 300 */
-  gg_buf_append(&want, "\x80\x01\x01", 3);             /* 16 publish_time 1 */
+  gg_buf_append(&want, "\x78\xac\x02", 3);                 /* 15 archive_size 300 */
+  gg_buf_append(&want, "\x80\x01\x01", 3);                 /* 16 publish_time 1 */
   gg_buf_append(&want, "\x8a\x01\x24\x08\x01\x12\x20", 7); /* 17 publisher_key PublicKey pb */
   gg_buf_append(&want, kp.pub, 32);
   assert_int_equal(gg_buf_len(&b), gg_buf_len(&want));
@@ -181,8 +196,8 @@ static void test_canonical_bytes(void **s) {
   gg_buf_init(&msg, NULL, GGM_RELEASE_MAX + 64);
   gg_buf_append_str(&msg, "ggen-release-v1:");
   gg_buf_append(&msg, gg_buf_ptr(&b), gg_buf_len(&b));
-  assert_int_equal(gg_verify(kp.pub, gg_buf_ptr(&msg), gg_buf_len(&msg), e + 4 + gg_buf_len(&b), 64),
-                   GG_OK);
+  assert_int_equal(
+      gg_verify(kp.pub, gg_buf_ptr(&msg), gg_buf_len(&msg), e + 4 + gg_buf_len(&b), 64), GG_OK);
   /* without the domain prefix the signature does not verify */
   assert_int_equal(gg_verify(kp.pub, gg_buf_ptr(&b), gg_buf_len(&b), e + 4 + gg_buf_len(&b), 64),
                    GG_EBADSIG);
@@ -244,11 +259,11 @@ static void test_tamper_each_field(void **s) {
   gg_buf b;
   sign_into(&r, &kp, &b);
   ggm_release t;
-#define TAMPER(name, ...)                                                                      \
-  do {                                                                                         \
-    t = r;                                                                                     \
-    __VA_ARGS__;                                                                               \
-    expect_badsig(&t, name);                                                                   \
+#define TAMPER(name, ...)                                                                          \
+  do {                                                                                             \
+    t = r;                                                                                         \
+    __VA_ARGS__;                                                                                   \
+    expect_badsig(&t, name);                                                                       \
   } while (0)
   TAMPER("id", t.id = "io.ggen.rust.cli-subcommand2");
   TAMPER("version", t.version = "0.1.1");
@@ -291,9 +306,12 @@ static void test_flip_every_byte(void **s) {
       ggm_release d;
       int rv = ggm_release_decode(c, n, &d, NULL);
       if (rv == GG_OK) fail_msg("flip at %zu bit %d accepted", i, bit);
-      if (rv == GG_EBADSIG) sig++;
-      else if (rv == GG_EPARSE || rv == GG_EBADKEY) parse++;
-      else fail_msg("flip at %zu: unexpected %s", i, gg_errname(rv));
+      if (rv == GG_EBADSIG)
+        sig++;
+      else if (rv == GG_EPARSE || rv == GG_EBADKEY)
+        parse++;
+      else
+        fail_msg("flip at %zu: unexpected %s", i, gg_errname(rv));
     }
   }
   assert_true(sig > 0 && parse > 0);
@@ -377,7 +395,10 @@ static void test_noncanonical_refused(void **s) {
   expect_noncanonical(c, n + 3, &kp, "unknown field");
   /* the version field repeated (last one wins in protobuf, but not canonical) */
   memcpy(c, p, n);
-  memcpy(c + n, "\x12\x01" "1", 3);
+  memcpy(c + n,
+         "\x12\x01"
+         "1",
+         3);
   expect_noncanonical(c, n + 3, &kp, "repeated scalar");
   /* an empty string written explicitly (field 3 name = "") */
   memcpy(c, p, 6);
@@ -385,11 +406,17 @@ static void test_noncanonical_refused(void **s) {
   memcpy(c + 8, p + 6, n - 6);
   expect_noncanonical(c, n + 2, &kp, "explicit default");
   /* a non-minimal length varint for the id: 0a 81 00 'a' */
-  memcpy(c, "\x0a\x81\x00" "a", 4);
+  memcpy(c,
+         "\x0a\x81\x00"
+         "a",
+         4);
   memcpy(c + 4, p + 3, n - 3);
   expect_noncanonical(c, n + 1, &kp, "non-minimal varint");
   /* an embedded NUL in the id */
-  memcpy(c, "\x0a\x02" "a\0", 4);
+  memcpy(c,
+         "\x0a\x02"
+         "a\0",
+         4);
   memcpy(c + 4, p + 3, n - 3);
   expect_noncanonical(c, n + 1, &kp, "embedded NUL");
   /* garbage */
@@ -417,15 +444,15 @@ static void test_validation(void **s) {
   ggm_release r = full_record();
   assert_int_equal(ggm_release_check(&r, &why), GG_OK);
   assert_string_equal(why, "");
-#define INVALID(prefix, ...)                                                                   \
-  do {                                                                                         \
-    r = full_record();                                                                         \
-    __VA_ARGS__;                                                                               \
-    assert_int_equal(ggm_release_check(&r, &why), GG_EINVAL);                                  \
-    assert_int_equal(strncmp(why, prefix, strlen(prefix)), 0);                                 \
-    gg_buf_reset(&b);                                                                          \
-    assert_int_equal(ggm_release_sign(&r, &kp, &b, NULL), GG_EINVAL);                          \
-    assert_int_equal(gg_buf_len(&b), 0);                                                       \
+#define INVALID(prefix, ...)                                                                       \
+  do {                                                                                             \
+    r = full_record();                                                                             \
+    __VA_ARGS__;                                                                                   \
+    assert_int_equal(ggm_release_check(&r, &why), GG_EINVAL);                                      \
+    assert_int_equal(strncmp(why, prefix, strlen(prefix)), 0);                                     \
+    gg_buf_reset(&b);                                                                              \
+    assert_int_equal(ggm_release_sign(&r, &kp, &b, NULL), GG_EINVAL);                              \
+    assert_int_equal(gg_buf_len(&b), 0);                                                           \
   } while (0)
   INVALID("id", r.id = NULL);
   INVALID("id", r.id = "");
@@ -443,7 +470,8 @@ static void test_validation(void **s) {
   INVALID("description", r.description = "\xff");
   INVALID("tags", r.tags = (const char *[]){""}; r.n_tags = 1);
   INVALID("tags", r.n_tags = 33);
-  INVALID("dependencies: duplicate", r.deps = (const ggm_release_dep[]){{"a", "1"}, {"a", "2"}}; r.n_deps = 2);
+  INVALID("dependencies: duplicate", r.deps = (const ggm_release_dep[]){{"a", "1"}, {"a", "2"}};
+          r.n_deps = 2);
   INVALID("dependencies", r.deps = (const ggm_release_dep[]){{"", "1"}}; r.n_deps = 1);
   INVALID("archive_cid", r.archive_cid[1] = 0x70);
   char longid[GGM_RELEASE_ID_MAX + 2];
@@ -591,8 +619,10 @@ static void test_nomem(void **s) {
     gg_buf_init(&o, &fm.mem, GGM_RELEASE_MAX);
     ggm_release t = full_record();
     int rv = ggm_release_sign(&t, &kp, &o, &fm.mem);
-    if (rv == GG_OK) ok = 1;
-    else assert_int_equal(rv, GG_ENOMEM);
+    if (rv == GG_OK)
+      ok = 1;
+    else
+      assert_int_equal(rv, GG_ENOMEM);
     gg_buf_free(&o);
     assert_int_equal(fm.live, 0);
   }

@@ -67,8 +67,8 @@ enum { GGS_BLOB_VERIFY = 1u << 0 };
  * its length. Counts a hit or a miss and marks the blob used. With GGS_BLOB_VERIFY the content
  * is hashed first (fd positioned at 0). GG_ENOTFOUND (miss), GG_EINTEGRITY (corrupt: the
  * entry was removed), GG_EINVAL, GG_EIO. */
-int ggs_blob_get(ggs_blob_store *st, const uint8_t cid[GGS_BLOB_CID_LEN], unsigned flags,
-                 int *fd, uint64_t *size);
+int ggs_blob_get(ggs_blob_store *st, const uint8_t cid[GGS_BLOB_CID_LEN], unsigned flags, int *fd,
+                 uint64_t *size);
 
 /* GG_OK when present, GG_ENOTFOUND otherwise (no counters, no use mark). */
 int ggs_blob_has(ggs_blob_store *st, const uint8_t cid[GGS_BLOB_CID_LEN]);

@@ -27,19 +27,19 @@
 #include "ggen/mem.h"
 #include "ggen/pack.h"
 
-#define GGM_RELEASE_MAX 65536            /* bytes of an encoded SignedRelease */
+#define GGM_RELEASE_MAX 65536                 /* bytes of an encoded SignedRelease */
 #define GGM_RELEASE_DOMAIN "ggen-release-v1:" /* signature domain separation prefix */
 
 /* Field caps (bytes / counts); a record over any of them is refused (GG_EINVAL when
  * encoding, GG_EPARSE when decoding). */
 #define GGM_RELEASE_ID_MAX 128
 #define GGM_RELEASE_VERSION_MAX 64
-#define GGM_RELEASE_TEXT_MAX 256   /* name, license, category, ggen_compat, author, range */
-#define GGM_RELEASE_URL_MAX 512    /* homepage, repository */
-#define GGM_RELEASE_DESC_MAX 4096  /* description */
-#define GGM_RELEASE_WORD_MAX 64    /* one tag or keyword */
-#define GGM_RELEASE_LIST_MAX 32    /* authors, tags, keywords */
-#define GGM_RELEASE_DEPS_MAX 256   /* dependencies */
+#define GGM_RELEASE_TEXT_MAX 256  /* name, license, category, ggen_compat, author, range */
+#define GGM_RELEASE_URL_MAX 512   /* homepage, repository */
+#define GGM_RELEASE_DESC_MAX 4096 /* description */
+#define GGM_RELEASE_WORD_MAX 64   /* one tag or keyword */
+#define GGM_RELEASE_LIST_MAX 32   /* authors, tags, keywords */
+#define GGM_RELEASE_DEPS_MAX 256  /* dependencies */
 
 typedef struct ggm_release_dep {
   const char *id;
@@ -63,9 +63,9 @@ typedef struct ggm_release {
   const ggm_release_dep *deps;
   size_t n_deps;
   const char *ggen_compat;
-  uint8_t archive_cid[GGM_CID_LEN]; /* CIDv1 raw sha2-256 of the archive (required) */
-  uint64_t archive_size;            /* archive bytes */
-  uint64_t publish_time;            /* seconds since the Unix epoch, UTC */
+  uint8_t archive_cid[GGM_CID_LEN];  /* CIDv1 raw sha2-256 of the archive (required) */
+  uint64_t archive_size;             /* archive bytes */
+  uint64_t publish_time;             /* seconds since the Unix epoch, UTC */
   uint8_t publisher[GG_ED25519_PUB]; /* Ed25519 public key (set by ggm_release_sign) */
   uint8_t signature[GG_ED25519_SIG]; /* set by ggm_release_sign / ggm_release_decode */
   /* private: storage of a decoded record */

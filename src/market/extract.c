@@ -224,9 +224,9 @@ typedef struct xstate {
   unsigned flags;
   ggm_extract_result *res;
   struct archive *a;
-  src *in;          /* our own source in the default mode, NULL with GGM_EXTRACT_ANY_FORMAT */
-  int rootfd;       /* the temporary directory */
-  uint64_t inodes;  /* files and directories created, implicit ones included */
+  src *in;         /* our own source in the default mode, NULL with GGM_EXTRACT_ANY_FORMAT */
+  int rootfd;      /* the temporary directory */
+  uint64_t inodes; /* files and directories created, implicit ones included */
   pathset seen;
   uint8_t *buf;
 } xstate;
@@ -235,8 +235,10 @@ static void set_path(ggm_extract_result *res, const char *name) {
   size_t o = 0;
   const size_t cap = sizeof(res->path);
   for (const unsigned char *p = (const unsigned char *)name; *p && o + 5 < cap; p++) {
-    if (*p >= 0x20 && *p < 0x7f) res->path[o++] = (char)*p;
-    else o += (size_t)snprintf(res->path + o, cap - o, "\\x%02x", *p);
+    if (*p >= 0x20 && *p < 0x7f)
+      res->path[o++] = (char)*p;
+    else
+      o += (size_t)snprintf(res->path + o, cap - o, "\\x%02x", *p);
   }
   res->path[o] = '\0';
 }
@@ -364,8 +366,7 @@ static int write_data(xstate *x, const char *name, int fd) {
 static int one_entry(xstate *x, struct archive_entry *e) {
   const char *name = archive_entry_pathname(e);
   if (name == NULL) name = archive_entry_pathname_utf8(e);
-  if (name == NULL)
-    return refuse(x, GG_EUNSAFE, GGM_XR_PATH, NULL, "entry without a usable name");
+  if (name == NULL) return refuse(x, GG_EUNSAFE, GGM_XR_PATH, NULL, "entry without a usable name");
   x->res->entries++;
   if (archive_entry_hardlink(e) != NULL)
     return refuse(x, GG_EUNSAFE, GGM_XR_LINK, name, "hard links are not allowed in packages");
@@ -379,8 +380,7 @@ static int one_entry(xstate *x, struct archive_entry *e) {
   size_t len = strlen(name);
   if (dir && len > 1 && name[len - 1] == '/') len--; /* "dir/" names a directory */
   if (len > x->lim.max_path)
-    return refuse(x, GG_EUNSAFE, GGM_XR_LIMIT, name, "path longer than %u bytes",
-                  x->lim.max_path);
+    return refuse(x, GG_EUNSAFE, GGM_XR_LIMIT, name, "path longer than %u bytes", x->lim.max_path);
   if (ggm_pack_path_check(name, len, x->lim.max_path) != GG_OK)
     return refuse(x, GG_EUNSAFE, GGM_XR_PATH, name,
                   "unsafe path (absolute, '..', '.', empty component, ':', '\\', control "
@@ -389,8 +389,7 @@ static int one_entry(xstate *x, struct archive_entry *e) {
   if (rv == GG_EEXIST)
     return refuse(x, GG_EUNSAFE, GGM_XR_DUPLICATE, name, "the archive holds this path twice");
   if (rv != GG_OK) return rv;
-  if (!dir && archive_entry_size_is_set(e) &&
-      (uint64_t)archive_entry_size(e) > x->lim.max_file)
+  if (!dir && archive_entry_size_is_set(e) && (uint64_t)archive_entry_size(e) > x->lim.max_file)
     return refuse(x, GG_EUNSAFE, GGM_XR_LIMIT, name, "file larger than %llu bytes",
                   (unsigned long long)x->lim.max_file);
 
@@ -486,7 +485,7 @@ static int split_target(const gg_mem *mem, const char *target, char **parent, ch
   if (bl == 0 || (bl == 1 && b[0] == '.') || (bl == 2 && b[0] == '.' && b[1] == '.'))
     return GG_EINVAL;
   *base = gg_strndup(mem, b, bl);
-  *parent = slash == NULL ? gg_strdup(mem, ".")
+  *parent = slash == NULL     ? gg_strdup(mem, ".")
             : slash == target ? gg_strdup(mem, "/")
                               : gg_strndup(mem, target, (size_t)(slash - target));
   if (*base == NULL || *parent == NULL) {
@@ -633,7 +632,8 @@ out:
   gg_free(mem, tmp);
   gg_free(mem, parent);
   gg_free(mem, base);
-  if (rv != GG_OK && res->err[0] == '\0') snprintf(res->err, sizeof(res->err), "%s", gg_strerror(rv));
+  if (rv != GG_OK && res->err[0] == '\0')
+    snprintf(res->err, sizeof(res->err), "%s", gg_strerror(rv));
   return rv;
 }
 

@@ -60,10 +60,14 @@ static size_t utf8_seq(const unsigned char *s, size_t n) {
   if (c < 0x80) return 1;
   size_t k;
   unsigned cp;
-  if (c >= 0xc2 && c <= 0xdf) k = 2, cp = c & 0x1f;
-  else if (c >= 0xe0 && c <= 0xef) k = 3, cp = c & 0x0f;
-  else if (c >= 0xf0 && c <= 0xf4) k = 4, cp = c & 0x07;
-  else return 0;
+  if (c >= 0xc2 && c <= 0xdf)
+    k = 2, cp = c & 0x1f;
+  else if (c >= 0xe0 && c <= 0xef)
+    k = 3, cp = c & 0x0f;
+  else if (c >= 0xf0 && c <= 0xf4)
+    k = 4, cp = c & 0x07;
+  else
+    return 0;
   if (k > n) return 0;
   for (size_t i = 1; i < k; i++) {
     if ((s[i] & 0xc0) != 0x80) return 0;
@@ -584,8 +588,10 @@ int ggm_pack_dir(const char *dir, const ggm_pack_opts *opts, ggm_pack_write_fn w
     rv = ggm_pack_cid_text(res->cid, res->cid_text);
     res->size = o->size;
     for (size_t i = 0; i < w.n; i++) {
-      if (w.v[i].dir) res->dirs++;
-      else res->files++;
+      if (w.v[i].dir)
+        res->dirs++;
+      else
+        res->files++;
     }
     res->content = w.total;
   }

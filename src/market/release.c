@@ -66,10 +66,14 @@ static int utf8_ok(const char *s, size_t n, int allow_newlines) {
     }
     size_t k;
     unsigned cp;
-    if (c >= 0xc2 && c <= 0xdf) k = 2, cp = c & 0x1f;
-    else if (c >= 0xe0 && c <= 0xef) k = 3, cp = c & 0x0f;
-    else if (c >= 0xf0 && c <= 0xf4) k = 4, cp = c & 0x07;
-    else return 0;
+    if (c >= 0xc2 && c <= 0xdf)
+      k = 2, cp = c & 0x1f;
+    else if (c >= 0xe0 && c <= 0xef)
+      k = 3, cp = c & 0x0f;
+    else if (c >= 0xf0 && c <= 0xf4)
+      k = 4, cp = c & 0x07;
+    else
+      return 0;
     if (i + k > n) return 0;
     for (size_t j = 1; j < k; j++) {
       if ((p[i + j] & 0xc0) != 0x80) return 0;
@@ -135,12 +139,13 @@ static int cid_ok(const uint8_t *c) {
 
 /* Checks every field; *why gets a static description of the first problem. */
 static int validate(const ggm_release *r, const char **why) {
-#define BAD(msg)                                                                               \
-  do {                                                                                         \
-    if (why) *why = msg;                                                                       \
-    return GG_EINVAL;                                                                          \
+#define BAD(msg)                                                                                   \
+  do {                                                                                             \
+    if (why) *why = msg;                                                                           \
+    return GG_EINVAL;                                                                              \
   } while (0)
-  if (!id_ok(r->id)) BAD("id: missing, over 128 bytes or not dot-separated [a-z0-9][a-z0-9_-]* segments");
+  if (!id_ok(r->id))
+    BAD("id: missing, over 128 bytes or not dot-separated [a-z0-9][a-z0-9_-]* segments");
   if (!version_ok(r->version)) BAD("version: missing, over 64 bytes or not printable ASCII");
   if (!text_ok(r->name, GGM_RELEASE_TEXT_MAX, 0)) BAD("name: over 256 bytes or not UTF-8 text");
   if (!text_ok(r->description, GGM_RELEASE_DESC_MAX, 1))
@@ -148,12 +153,14 @@ static int validate(const ggm_release *r, const char **why) {
   if (!text_ok(r->license, GGM_RELEASE_TEXT_MAX, 0)) BAD("license: over 256 bytes or not text");
   if (!list_ok(r->authors, r->n_authors, GGM_RELEASE_TEXT_MAX))
     BAD("authors: over 32, empty or over 256 bytes");
-  if (!list_ok(r->tags, r->n_tags, GGM_RELEASE_WORD_MAX)) BAD("tags: over 32, empty or over 64 bytes");
+  if (!list_ok(r->tags, r->n_tags, GGM_RELEASE_WORD_MAX))
+    BAD("tags: over 32, empty or over 64 bytes");
   if (!list_ok(r->keywords, r->n_keywords, GGM_RELEASE_WORD_MAX))
     BAD("keywords: over 32, empty or over 64 bytes");
   if (!text_ok(r->category, GGM_RELEASE_TEXT_MAX, 0)) BAD("category: over 256 bytes or not text");
   if (!text_ok(r->homepage, GGM_RELEASE_URL_MAX, 0)) BAD("homepage: over 512 bytes or not text");
-  if (!text_ok(r->repository, GGM_RELEASE_URL_MAX, 0)) BAD("repository: over 512 bytes or not text");
+  if (!text_ok(r->repository, GGM_RELEASE_URL_MAX, 0))
+    BAD("repository: over 512 bytes or not text");
   if (r->n_deps > GGM_RELEASE_DEPS_MAX || (r->n_deps > 0 && r->deps == NULL))
     BAD("dependencies: more than 256");
   for (size_t i = 0; i < r->n_deps; i++)
@@ -305,8 +312,10 @@ int ggm_release_sign(ggm_release *r, const gg_keypair *kp, gg_buf *out, const gg
     rv = encode_envelope(gg_buf_ptr(&msg) + DOMAIN_LEN, gg_buf_len(&msg) - DOMAIN_LEN, sig, out);
   }
   gg_buf_free(&msg);
-  if (rv == GG_OK) memcpy(r->signature, sig, GG_ED25519_SIG);
-  else memcpy(r->publisher, saved, sizeof(saved)); /* a failed call changes nothing */
+  if (rv == GG_OK)
+    memcpy(r->signature, sig, GG_ED25519_SIG);
+  else
+    memcpy(r->publisher, saved, sizeof(saved)); /* a failed call changes nothing */
   return rv;
 }
 
@@ -470,7 +479,8 @@ void ggm_release_free(ggm_release *r) {
   memset(r, 0, sizeof(*r));
 }
 
-/* ---- archive and owner checks ----------------------------------------------------------------- */
+/* ---- archive and owner checks -----------------------------------------------------------------
+ */
 
 int ggm_release_check_archive_mem(const ggm_release *r, const uint8_t *data, size_t len) {
   if (r == NULL || (data == NULL && len > 0)) return GG_EINVAL;

@@ -8,8 +8,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <string.h>
 #include <sodium.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -33,8 +33,10 @@ int ggm_release_key_create(const char *path, const gg_rand *r, gg_keypair *kp) {
   if (fchmod(fd, 0600) != 0 || write(fd, pb, sizeof(pb)) != (ssize_t)sizeof(pb) || fsync(fd) != 0)
     rv = GG_EIO;
   if (close(fd) != 0) rv = GG_EIO;
-  if (rv != GG_OK) unlink(path);
-  else *kp = k;
+  if (rv != GG_OK)
+    unlink(path);
+  else
+    *kp = k;
   sodium_memzero(pb, sizeof(pb));
   sodium_memzero(&k, sizeof(k));
   return rv;

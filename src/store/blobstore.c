@@ -23,11 +23,11 @@
 #include "ggen/blobstore.h"
 
 #include <dirent.h>
-#include <stddef.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sodium.h>
 #include <sqlite3.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,7 +41,7 @@
 #include "ggen/multibase.h"
 
 #define FLUSH_EVERY 256
-#define NAME_MAX_LEN 64        /* 'b' + 58 base32 characters + NUL fits */
+#define NAME_MAX_LEN 64             /* 'b' + 58 base32 characters + NUL fits */
 #define TEMP_GRACE_NS 60000000000ll /* gc leaves temps younger than 60 s alone */
 #define IO_CHUNK 65536
 
@@ -56,7 +56,8 @@ struct ggs_blob_store {
   char *dir;
   int blobsfd, tmpfd;
   sqlite3 *db;
-  sqlite3_stmt *st_use, *st_touch, *st_insert, *st_delete, *st_size, *st_meta_add, *st_meta_get, *st_lru;
+  sqlite3_stmt *st_use, *st_touch, *st_insert, *st_delete, *st_size, *st_meta_add, *st_meta_get,
+      *st_lru;
   uint64_t budget;
   int64_t last_tick;
   touch pend[FLUSH_EVERY];
@@ -292,8 +293,8 @@ static int mkdir_p(const char *path) {
 }
 
 static void finalize_all(ggs_blob_store *st) {
-  sqlite3_stmt **v[] = {&st->st_use, &st->st_touch, &st->st_insert,  &st->st_delete, &st->st_size,
-                        &st->st_meta_add, &st->st_meta_get, &st->st_lru};
+  sqlite3_stmt **v[] = {&st->st_use,  &st->st_touch,    &st->st_insert,   &st->st_delete,
+                        &st->st_size, &st->st_meta_add, &st->st_meta_get, &st->st_lru};
   for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
     sqlite3_finalize(*v[i]);
     *v[i] = NULL;
@@ -344,8 +345,10 @@ int ggs_blob_open(ggs_blob_store **out, const char *dir, const ggs_blob_settings
     const char *sql;
   } stmts[] = {
       {offsetof(ggs_blob_store, st_use), "UPDATE blob SET used=max(used,?1) WHERE cid=?2"},
-      {offsetof(ggs_blob_store, st_touch), "UPDATE blob SET used=max(used,?1), size=?2 WHERE cid=?3"},
-      {offsetof(ggs_blob_store, st_insert), "INSERT INTO blob(cid,size,used,added) VALUES(?,?,?,?)"},
+      {offsetof(ggs_blob_store, st_touch),
+       "UPDATE blob SET used=max(used,?1), size=?2 WHERE cid=?3"},
+      {offsetof(ggs_blob_store, st_insert),
+       "INSERT INTO blob(cid,size,used,added) VALUES(?,?,?,?)"},
       {offsetof(ggs_blob_store, st_delete), "DELETE FROM blob WHERE cid=?"},
       {offsetof(ggs_blob_store, st_size), "SELECT size FROM blob WHERE cid=?"},
       {offsetof(ggs_blob_store, st_meta_add), "UPDATE meta SET v=v+?1 WHERE k=?2"},
@@ -432,8 +435,8 @@ static int put_stream(ggs_blob_store *st, reader_fn rd, void *ud, const uint8_t 
                       uint8_t *cid_out) {
   if (expect != NULL && !cid_valid(expect)) return GG_EINVAL;
   char tmpname[64];
-  snprintf(tmpname, sizeof(tmpname), "put-%016llx", (unsigned long long)randombytes_random() << 32 |
-                                                        randombytes_random());
+  snprintf(tmpname, sizeof(tmpname), "put-%016llx",
+           (unsigned long long)randombytes_random() << 32 | randombytes_random());
   int fd = openat(st->tmpfd, tmpname, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) return GG_EIO;
   /* held until the temp file is renamed or removed: gc skips locked temps */
@@ -484,8 +487,10 @@ static int put_stream(ggs_blob_store *st, reader_fn rd, void *ud, const uint8_t 
   if (rv == GG_OK) {
     /* an existing blob of the same name has the same content (or is corrupt and gets
      * replaced by a verified copy): rename over it is right either way */
-    if (renameat(st->tmpfd, tmpname, shardfd, rel + off) != 0) rv = GG_EIO;
-    else if (fsync(shardfd) != 0) rv = GG_EIO;
+    if (renameat(st->tmpfd, tmpname, shardfd, rel + off) != 0)
+      rv = GG_EIO;
+    else if (fsync(shardfd) != 0)
+      rv = GG_EIO;
   }
   if (shardfd >= 0) close(shardfd);
   if (rv != GG_OK) unlinkat(st->tmpfd, tmpname, 0);
@@ -561,7 +566,8 @@ int ggs_blob_put_file(ggs_blob_store *st, const char *path, const uint8_t *expec
   return rv;
 }
 
-/* ---- reads ------------------------------------------------------------------------------------ */
+/* ---- reads ------------------------------------------------------------------------------------
+ */
 
 /* Hashes fd from offset 0 and compares with cid. GG_OK, GG_EINTEGRITY, GG_EIO. */
 static int hash_check(ggs_blob_store *st, int fd, const uint8_t *cid) {
@@ -668,7 +674,8 @@ int ggs_blob_remove(ggs_blob_store *st, const uint8_t cid[GGS_BLOB_CID_LEN]) {
   return end(st, rv);
 }
 
-/* ---- stats, gc, clean -------------------------------------------------------------------------- */
+/* ---- stats, gc, clean --------------------------------------------------------------------------
+ */
 
 int ggs_blob_stats_get(ggs_blob_store *st, ggs_blob_stats *out) {
   if (st == NULL || out == NULL) return GG_EINVAL;
@@ -782,7 +789,8 @@ static int reconcile(ggs_blob_store *st, uint64_t *fixed, uint64_t *corrupt) {
     char rel[NAME_MAX_LEN + 3];
     size_t off;
     struct stat sb;
-    if (blob_rel(cid, rel, &off) == GG_OK && fstatat(st->blobsfd, rel, &sb, AT_SYMLINK_NOFOLLOW) == 0)
+    if (blob_rel(cid, rel, &off) == GG_OK &&
+        fstatat(st->blobsfd, rel, &sb, AT_SYMLINK_NOFOLLOW) == 0)
       continue;
     if (ngone == cap) {
       size_t ncap = cap ? cap * 2 : 16;

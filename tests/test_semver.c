@@ -603,6 +603,15 @@ static void test_mentions_prerelease(void **state) {
   assert_int_equal(parse_r(&r, "^1.0.0 || 2.x", 0), GG_OK);
   assert_false(ggm_semver_range_mentions_prerelease(r)); /* "<2.0.0-0" bounds do not count */
   assert_int_equal(ggm_semver_range_nsets(r), 2);
+  assert_null(ggm_semver_range_exact(r));
+  ggm_semver_range_free(r);
+  assert_int_equal(parse_r(&r, "=v1.2.3+build", 0), GG_OK);
+  const ggm_semver *x = ggm_semver_range_exact(r);
+  assert_non_null(x);
+  assert_string_equal(fmt_v(x), "1.2.3");
+  ggm_semver_range_free(r);
+  assert_int_equal(parse_r(&r, "1.2", 0), GG_OK); /* an x-range, not one version */
+  assert_null(ggm_semver_range_exact(r));
   ggm_semver_range_free(r);
 }
 

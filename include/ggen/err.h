@@ -32,6 +32,7 @@
   X(LIMIT, -24, "local limit reached", SOFT)                                             \
   X(CANCELED, -25, "canceled", SOFT)                                                     \
   X(NOPROTO, -26, "no protocol in common", SOFT)                                         \
+  X(UNSAT, -27, "dependencies cannot be satisfied", SOFT)                                \
   X(PROTO, -40, "peer violated the protocol", PEER)                                      \
   X(TOOBIG, -41, "peer sent a message over the size limit", PEER)                        \
   X(BADSIG, -42, "peer sent an invalid signature", PEER)                                 \

@@ -159,6 +159,10 @@ int ggm_semver_comparator_intersects(const char *c0, size_t l0, const char *c1, 
 size_t ggm_semver_range_nsets(const ggm_semver_range *r);
 int ggm_semver_range_mentions_prerelease(const ggm_semver_range *r);
 
+/* When r is exactly one version ("1.2.3", "=1.2.3": one set of one "=" comparator), returns
+ * that version (owned by r); else NULL. */
+const ggm_semver *ggm_semver_range_exact(const ggm_semver_range *r);
+
 /* Convenience for one-off checks: 1 when the version string satisfies the range string,
  * 0 when not or when either does not parse (node-semver satisfies). */
 int ggm_semver_satisfies(const char *version, const char *range, unsigned flags);

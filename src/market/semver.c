@@ -1446,6 +1446,11 @@ int ggm_semver_range_mentions_prerelease(const ggm_semver_range *r) {
   return 0;
 }
 
+const ggm_semver *ggm_semver_range_exact(const ggm_semver_range *r) {
+  if (r->nsets != 1 || r->ncomps != 1 || r->comps[0].any || r->comps[0].op != OP_EQ) return NULL;
+  return &r->comps[0].v;
+}
+
 int ggm_semver_range_format(const ggm_semver_range *r, gg_buf *out) {
   sb b;
   sb_init(&b, NULL);

@@ -188,6 +188,19 @@ static const char *verdict(scen *s, int rc, ggm_resolve_result *r, int sat, json
       }
     return NULL;
   }
+  { /* every solution must satisfy the universe, whatever the suite expects */
+    ggm_resolve_lock picks[512];
+    size_t n = ggm_resolve_result_count(r);
+    if (n > 512) return "solution too large for the checker";
+    for (size_t i = 0; i < n; i++)
+      ggm_resolve_result_get(r, i, &picks[i].id, &picks[i].version, NULL);
+    ggm_resolve_opts o = {s->flags, NULL, 0};
+    char why[512];
+    if (ggm_resolve_check(s->u, s->reqs, s->nreqs, picks, n, &o, why, sizeof why) != GG_OK) {
+      snprintf(msg, sizeof msg, "invalid solution: %s", why);
+      return msg;
+    }
+  }
   if (!want) return NULL;
   size_t nwant = json_object_size(want), ngot = 0, l = 0;
   msg[0] = 0;
@@ -883,6 +896,33 @@ static void test_yanked_locks_prereleases(void **state) {
   ggm_resolve_universe_del(u);
 }
 
+static void test_check_assignment(void **state) {
+  (void)state;
+  ggm_resolve_universe *u;
+  assert_int_equal(ggm_resolve_universe_new(&u, NULL, NULL), GG_OK);
+  uint32_t a = addv(u, "a", "1.0.0", 0);
+  addv(u, "b", "1.0.0", 0);
+  addv(u, "b", "2.0.0-rc.1", 0);
+  assert_int_equal(ggm_resolve_add_dep(u, a, "b", "^1"), GG_OK);
+  ggm_resolve_req roots[] = {{"a", "*"}};
+  char why[256];
+  ggm_resolve_lock ok[] = {{"a", "1.0.0"}, {"b", "1.0.0"}};
+  assert_int_equal(ggm_resolve_check(u, roots, 1, ok, 2, NULL, why, sizeof why), GG_OK);
+  ggm_resolve_lock missing[] = {{"a", "1.0.0"}};
+  assert_int_equal(ggm_resolve_check(u, roots, 1, missing, 1, NULL, why, sizeof why), GG_EUNSAT);
+  assert_string_equal(why, "a 1.0.0 depends on b ^1, but it is not assigned");
+  ggm_resolve_lock wrong[] = {{"a", "1.0.0"}, {"b", "2.0.0-rc.1"}};
+  assert_int_equal(ggm_resolve_check(u, roots, 1, wrong, 2, NULL, why, sizeof why), GG_EUNSAT);
+  assert_string_equal(why, "a 1.0.0 depends on b ^1, but b 2.0.0-rc.1");
+  assert_int_equal(ggm_resolve_check(u, roots, 1, NULL, 0, NULL, why, sizeof why), GG_EUNSAT);
+  assert_string_equal(why, "the root requires a *, but no version of a is assigned");
+  ggm_resolve_lock unknown[] = {{"a", "9.0.0"}};
+  assert_int_equal(ggm_resolve_check(u, roots, 1, unknown, 1, NULL, why, sizeof why), GG_ENOTFOUND);
+  ggm_resolve_lock twice[] = {{"b", "1.0.0"}, {"b", "2.0.0-rc.1"}};
+  assert_int_equal(ggm_resolve_check(u, NULL, 0, twice, 2, NULL, why, sizeof why), GG_EEXIST);
+  ggm_resolve_universe_del(u);
+}
+
 static void test_errors_and_limits(void **state) {
   (void)state;
   ggm_resolve_universe *u;
@@ -960,7 +1000,8 @@ int main(void) {
       cmocka_unit_test(test_dart_pub),          cmocka_unit_test(test_packse),
       cmocka_unit_test(test_cocoapods),         cmocka_unit_test(test_backtracking),
       cmocka_unit_test(test_cycle_and_unsat),   cmocka_unit_test(test_yanked_locks_prereleases),
-      cmocka_unit_test(test_errors_and_limits), cmocka_unit_test(test_failing_allocator),
+      cmocka_unit_test(test_check_assignment),  cmocka_unit_test(test_errors_and_limits),
+      cmocka_unit_test(test_failing_allocator),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -133,4 +133,15 @@ const char *ggm_resolve_result_conflict(const ggm_resolve_result *r, size_t i);
 
 void ggm_resolve_result_free(ggm_resolve_result *r);
 
+/* Checks an assignment - one version per id, e.g. a lockfile's, or a solution - against u:
+ * every root requirement and every dependency of every assigned version must be met by the
+ * assigned version of its id (with the prerelease policy of opts and of the packages).
+ * Assigned versions nothing needs are allowed. opts may be NULL (its locks are ignored).
+ * GG_OK; GG_EUNSAT when a requirement is missing or not met, GG_EEXIST when an id is assigned
+ * twice, GG_ENOTFOUND when an assigned id or version is not in u, GG_EPARSE (a requirement's
+ * range), GG_EINVAL, GG_ENOMEM. On failure, why (if not NULL) gets a one-line reason. */
+int ggm_resolve_check(ggm_resolve_universe *u, const ggm_resolve_req *reqs, size_t nreqs,
+                      const ggm_resolve_lock *assigned, size_t nassigned,
+                      const ggm_resolve_opts *opts, char *why, size_t whylen);
+
 #endif

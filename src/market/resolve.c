@@ -1176,3 +1176,88 @@ done:
   }
   return rc;
 }
+
+/* ================================================================================
+ * Checking an assignment
+ * ================================================================================ */
+
+int ggm_resolve_check(ggm_resolve_universe *u, const ggm_resolve_req *reqs, size_t nreqs,
+                      const ggm_resolve_lock *assigned, size_t nassigned,
+                      const ggm_resolve_opts *opts, char *why, size_t whylen) {
+  if (!u || (nreqs && !reqs) || (nassigned && !assigned)) return GG_EINVAL;
+  solve_ctx c; /* only for pkg_incpr */
+  memset(&c, 0, sizeof c);
+  c.u = u;
+  c.flags = opts ? opts->flags : 0;
+  int rc = GG_OK;
+  char msg[512] = "";
+  /* package -> assigned version */
+  uint32_t *pick_of = gg_malloc(u->mem, (u->npkgs + 1) * sizeof *pick_of);
+  if (!pick_of) return GG_ENOMEM;
+  for (size_t p = 0; p < u->npkgs; p++) pick_of[p] = NONE;
+  for (size_t i = 0; i < nassigned && !rc; i++) {
+    const char *id = assigned[i].id, *vs = assigned[i].version;
+    uint32_t p = id && vs ? find_pkg(u, id) : NONE;
+    uint32_t v = NONE;
+    if (p != NONE) {
+      strkey k = {u, vs, strlen(vs), p};
+      v = ht_find(&u->ver_ix, ver_hash(p, k.s, k.n), ver_eq, &k);
+    }
+    if (v == NONE) {
+      snprintf(msg, sizeof msg, "%s %s is not a known version", id ? id : "(null)",
+               vs ? vs : "(null)");
+      rc = GG_ENOTFOUND;
+    } else if (pick_of[p] != NONE) {
+      snprintf(msg, sizeof msg, "%s is assigned twice", id);
+      rc = GG_EEXIST;
+    } else {
+      pick_of[p] = v;
+    }
+  }
+  /* the roots */
+  for (size_t i = 0; i < nreqs && !rc; i++) {
+    uint32_t r;
+    if (!valid_id(reqs[i].id)) {
+      rc = GG_EINVAL;
+      break;
+    }
+    if ((rc = intern_range(u, reqs[i].range, &r))) break;
+    uint32_t p = find_pkg(u, reqs[i].id);
+    uint32_t v = p == NONE ? NONE : pick_of[p];
+    const ggm_semver_range *rg;
+    if (v != NONE && (rc = range_for(u, r, pkg_incpr(&c, p), &rg))) break;
+    if (v == NONE || !ggm_semver_range_test(rg, &u->vers[v].v)) {
+      snprintf(msg, sizeof msg, "the root requires %s %s, but %s %s", reqs[i].id,
+               *u->rngs[r].str ? u->rngs[r].str : "*", v == NONE ? "no version of" : reqs[i].id,
+               v == NONE ? reqs[i].id : u->vers[v].str);
+      if (v == NONE) {
+        size_t l = strlen(msg);
+        snprintf(msg + l, sizeof msg - l, " is assigned");
+      } else {
+        size_t l = strlen(msg);
+        snprintf(msg + l, sizeof msg - l, " does not match");
+      }
+      rc = GG_EUNSAT;
+    }
+  }
+  /* every dependency of every assigned version */
+  for (size_t p = 0; p < u->npkgs && !rc; p++) {
+    if (pick_of[p] == NONE) continue;
+    const uver *v = &u->vers[pick_of[p]];
+    for (uint32_t d = v->dep_first; d != NONE && !rc; d = u->deps[d].next) {
+      uint32_t t = u->deps[d].target, tv = pick_of[t];
+      const ggm_semver_range *rg;
+      if (tv != NONE && (rc = range_for(u, u->deps[d].range, pkg_incpr(&c, t), &rg))) break;
+      if (tv == NONE || !ggm_semver_range_test(rg, &u->vers[tv].v)) {
+        const char *rs = u->rngs[u->deps[d].range].str;
+        snprintf(msg, sizeof msg, "%s %s depends on %s %s, but %s%s%s", u->pkgs[p].id, v->str,
+                 u->pkgs[t].id, *rs ? rs : "*", tv == NONE ? "it is not assigned" : u->pkgs[t].id,
+                 tv == NONE ? "" : " ", tv == NONE ? "" : u->vers[tv].str);
+        rc = GG_EUNSAT;
+      }
+    }
+  }
+  gg_free(u->mem, pick_of);
+  if (rc && why && whylen) snprintf(why, whylen, "%s", msg[0] ? msg : gg_strerror(rc));
+  return rc;
+}

@@ -75,6 +75,8 @@ int cli_exit_for(int err) {
   case GG_ENOTFOUND: return CLI_NOTFOUND;
   case GG_ETIMEDOUT:
   case GG_ECLOSED:
+  case GG_ERESET:
+  case GG_EUNREACHABLE:
   case GG_ENOPROTO: return CLI_NETWORK;
   case GG_EEXIST:
   case GG_EOWNER: return CLI_CONFLICT;

@@ -455,6 +455,10 @@ uint8_t *ggn_sock_wbuf(ggn_sock *s, size_t cap) {
 
 static wblock *block_of(uint8_t *data) { return (wblock *)(data - offsetof(wblock, data)); }
 
+void ggn_sock_wbuf_free(ggn_sock *s, uint8_t *block) {
+  if (block) gg_free(s->tcp->mem, block_of(block));
+}
+
 static void write_cb(uv_write_t *req, int status) {
   wblock *b = (wblock *)req;
   ggn_sock *s = b->s;

@@ -131,6 +131,9 @@ void ggn_sock_dial(ggn_tcp *t, ggn_sock *s, const struct sockaddr *addr);
 /* Returns a block of cap writable bytes for ggn_sock_write (NULL when out of memory). */
 uint8_t *ggn_sock_wbuf(ggn_sock *s, size_t cap);
 
+/* Frees a block from ggn_sock_wbuf that will not be written. */
+void ggn_sock_wbuf_free(ggn_sock *s, uint8_t *block);
+
 /* Sends len bytes of a block from ggn_sock_wbuf and takes ownership of it (also on error).
  * Returns 0 when more may be written, 1 when the write queue is above the high-water mark
  * (wait for on_drain), GG_ECLOSED when the socket is closing or failed. */

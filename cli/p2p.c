@@ -9,6 +9,8 @@ static const char help[] = "usage: ggen p2p <command> [options]\n";
 
 static const cli_cmd cmds[] = {
     {"id", cli_p2p_id, "print this home's peer id"},
+    {"start", cli_p2p_start, "run a node in the foreground (identify, ping)"},
+    {"ping", cli_p2p_ping, "dial a peer, identify it and ping it"},
     {NULL, NULL, NULL},
 };
 

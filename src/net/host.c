@@ -273,7 +273,7 @@ void ggn_host_conn_upgraded(ggn_conn *c) {
       if (ggn_conn_remote_addr(c, &ma) == GG_OK) ggn_pstore_add_addr(&h->ps, p, ma.b, ma.len);
     }
   }
-  ggn_logf(&h->log, GGN_LOG_DEBUG, "connection %s %s up (muxer via %s)",
+  ggn_logf(&h->log, GGN_LOG_INFO, "connection %s %s up (muxer via %s)",
            c->outbound ? "to" : "from", gg_peerid_short(&c->peer),
            c->via_noise ? "noise extension" : "multistream-select");
   ggn_dialreq *w = c->waiters;

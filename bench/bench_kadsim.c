@@ -3,7 +3,7 @@
  * encoded messages on a virtual network (include/ggen/kadsim.h), toward 100,000 nodes.
  *
  * For each N and each latency model: build the network (every node bootstraps from node 0,
- * 10 ms apart), put R records from random nodes, then get each from random other nodes and
+ * 5 ms apart, then the network runs one bucket-refresh interval), put R records from random nodes, then get each from random other nodes and
  * look up random peers. Latencies are virtual (what a real network with that delay would
  * see); wall time and memory are real.
  *
@@ -51,6 +51,7 @@ static void run(bench_report *rep, size_t n, gg_ts latency, gg_ts setup, size_t 
   ss.jitter = latency / 5;
   ss.setup = setup;
   ss.join_gap = GG_MS(5);
+  ss.settle = ss.kad.refresh_interval + GG_SEC(5); /* one refresh round: steady-state tables */
   double rss0 = rss_mib();
   gg_ts w0 = gg_clock_now();
   ggsim_kad *sim;

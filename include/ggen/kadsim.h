@@ -29,6 +29,9 @@ typedef struct ggsim_kad_settings {
   gg_ts setup;     /* extra delay of the first message between two nodes (connection
                       setup: TCP + Noise + Yamux); default 0 */
   gg_ts join_gap;  /* virtual time between two nodes joining in ggsim_kad_build; default 10 ms */
+  gg_ts settle;    /* virtual time ggsim_kad_build runs after the last join (0: none). Nodes
+                      that joined early learn later neighbours only from their bucket
+                      refreshes, so a full refresh interval gives steady-state tables. */
   ggp_kad_settings kad; /* settings for every core (ggp_kad_settings_default if zeroed k) */
 } ggsim_kad_settings;
 
@@ -39,7 +42,7 @@ int ggsim_kad_new(ggsim_kad **out, const ggsim_kad_settings *s);
 void ggsim_kad_del(ggsim_kad *sim);
 
 /* Joins every node: node 0 first, then each node learns node 0 and bootstraps, join_gap
- * apart; then runs until all bootstraps finished. Returns GG_OK. */
+ * apart; then runs until all bootstraps finished, then for `settle`. Returns GG_OK. */
 int ggsim_kad_build(ggsim_kad *sim);
 
 /* Joins one node that is currently out of the network: it learns a random online node and

@@ -429,5 +429,6 @@ int ggsim_kad_build(ggsim_kad *sim) {
   }
   for (size_t i = 1; i < sim->n; i++) ggsim_kad_wait(sim, i, qids[i], GG_TS_UNSET);
   free(qids);
+  if (sim->s.settle) ggsim_kad_run_until(sim, sim->now + sim->s.settle);
   return GG_OK;
 }

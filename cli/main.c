@@ -2,6 +2,7 @@
  * ggen: entry point. Parses the global options (--home, --json, -v) that may stand before the
  * group name and dispatches to a command group.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +41,8 @@ static const cli_cmd groups[] = {
 };
 
 int main(int argc, char **argv) {
+  /* a peer may close a socket while we write to it: report EPIPE, do not die (libuv's advice) */
+  signal(SIGPIPE, SIG_IGN);
   cli_ctx ctx = {0};
   ctx.prog = "ggen";
   int i = 1;

@@ -8,9 +8,11 @@
  * with uv_loop_close() == 0: nothing leaks a handle.
  */
 #include "gg_test.h"
+#include "host_test.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -22,201 +24,20 @@
 #include "ggen/yamux.h"
 #include "net/host_int.h"
 
-#define ECHO_P "/test/echo/1.0.0"
-
-/* ---- captured log ------------------------------------------------------------------------- */
-
-static char logbuf[1 << 16];
-static size_t loglen;
-
-static void log_sink(void *ud, int level, const char *name, const char *msg) {
-  (void)ud;
-  int n = snprintf(logbuf + loglen, sizeof(logbuf) - loglen, "[%s] %s: %s\n", name,
-                   ggn_log_level_name(level), msg);
-  if (n > 0 && loglen + (size_t)n < sizeof(logbuf)) loglen += (size_t)n;
-  if (getenv("GGEN_TEST_LOG")) fprintf(stderr, "[%s] %s: %s\n", name, ggn_log_level_name(level), msg);
-}
-
-static inline void log_reset(void) {
-  loglen = 0;
-  logbuf[0] = 0;
-}
-
-static inline int log_has(const char *s) { return strstr(logbuf, s) != NULL; }
-
-/* ---- nodes -------------------------------------------------------------------------------------- */
-
-typedef struct node {
-  ggn_host *h;
-  gg_keypair kp;
-  gg_maddr addr; /* first listen address */
-  int ups, downs, idents;
-  int last_down_err;
-  ggn_conn *last_up;
-  int closed;
-  int echo_streams;
-} node;
-
-static void on_up(ggn_host *h, ggn_conn *c, void *ud) {
-  (void)h;
-  node *n = ud;
-  n->ups++;
-  n->last_up = c;
-}
-static void on_down(ggn_host *h, ggn_conn *c, int err, void *ud) {
-  (void)h;
-  (void)c;
-  node *n = ud;
-  n->downs++;
-  n->last_down_err = err;
-}
-static void on_ident(ggn_host *h, ggn_conn *c, const ggp_identify_msg *m, void *ud) {
-  (void)h;
-  (void)c;
-  (void)m;
-  ((node *)ud)->idents++;
-}
-static const ggn_host_callbacks node_cbs = {on_up, on_down, on_ident};
-
-/* echo protocol: writes back what it reads, pausing its input while its output is queued */
-static void echo_data(ggn_stream *s, const uint8_t *p, size_t n, void *ud) {
-  (void)ud;
-  int rv = ggn_stream_write(s, p, n);
-  if (rv == 1) ggn_stream_pause(s, 1);
-  else if (rv < 0) ggn_stream_reset(s);
-}
-static void echo_writable(ggn_stream *s, void *ud) {
-  (void)ud;
-  ggn_stream_pause(s, 0);
-}
-static void echo_eof(ggn_stream *s, void *ud) {
-  (void)ud;
-  ggn_stream_close_write(s);
-}
-static const ggn_stream_callbacks echo_cbs = {
-    .on_data = echo_data, .on_writable = echo_writable, .on_eof = echo_eof};
-static void echo_handler(ggn_stream *s, void *ud) {
-  ((node *)ud)->echo_streams++;
-  ggn_stream_set_callbacks(s, &echo_cbs, NULL);
-}
-
-static ggn_host_settings base_settings(void) {
-  static ggn_log lg;
-  ggn_log_init(&lg, GGN_LOG_DEBUG, "");
-  lg.sink = log_sink;
-  ggn_host_settings st = {0};
-  st.log = &lg;
-  return st;
-}
-
-static void node_start(node *n, uv_loop_t *loop, const ggn_host_settings *st_in, uint64_t seed) {
-  memset(n, 0, sizeof(*n));
-  uint8_t s[32] = {0};
-  memcpy(s, &seed, sizeof(seed));
-  s[31] = 0x5a;
-  gg_keypair_from_seed(&n->kp, s);
-  ggn_host_settings st = st_in ? *st_in : base_settings();
-  st.identity = &n->kp;
-  assert_int_equal(ggn_host_new(&n->h, loop, &st, &node_cbs, n), GG_OK);
-  gg_maddr la;
-  assert_int_equal(gg_maddr_parse(&la, "/ip4/127.0.0.1/tcp/0", 20), GG_OK);
-  assert_int_equal(ggn_host_listen(n->h, &la), GG_OK);
-  assert_int_equal(ggn_host_listen_addrs(n->h, &n->addr, 1), 1);
-  assert_int_equal(ggn_host_handle(n->h, ECHO_P, echo_handler, n), GG_OK);
-}
-
-static void node_closed(void *ud) { ((node *)ud)->closed = 1; }
-
-static void wake_cb(uv_timer_t *t) { (void)t; }
-
-static void run_once(uv_loop_t *loop) {
-  uv_timer_t wake;
-  uv_timer_init(loop, &wake);
-  uv_timer_start(&wake, wake_cb, 10, 0);
-  uv_run(loop, UV_RUN_ONCE);
-  uv_close((uv_handle_t *)&wake, NULL);
-  uv_run(loop, UV_RUN_NOWAIT);
-}
-
-#define RUN_UNTIL(loop, cond, ms)                                                                  \
-  do {                                                                                             \
-    gg_ts end_ = uv_hrtime() + GG_MS(ms);                                                          \
-    while (!(cond) && uv_hrtime() < end_) run_once(loop);                                          \
-  } while (0)
-
-static inline void run_for(uv_loop_t *loop, uint64_t ms) {
-  gg_ts end = uv_hrtime() + GG_MS(ms);
-  while (uv_hrtime() < end) run_once(loop);
-}
-
-static void close_nodes(uv_loop_t *loop, node *ns, int n) {
-  for (int i = 0; i < n; i++)
-    if (ns[i].h) ggn_host_close(ns[i].h, node_closed, &ns[i]);
-  uv_run(loop, UV_RUN_DEFAULT);
-  for (int i = 0; i < n; i++)
-    if (ns[i].h) assert_true(ns[i].closed);
-  assert_int_equal(uv_loop_close(loop), 0);
-}
-
-/* dial b from a with /p2p/<b> */
-typedef struct dial_res {
-  int done, err;
-  ggn_conn *c;
-} dial_res;
-
-static void dial_cb(ggn_host *h, ggn_conn *c, int err, void *ud) {
-  (void)h;
-  dial_res *r = ud;
-  r->done++;
-  r->err = err;
-  r->c = c;
-}
-
-static void addr_with_peer(const node *n, gg_maddr *out) {
-  *out = n->addr;
-  assert_int_equal(gg_maddr_push_peer(out, ggn_host_peer_id(n->h)), GG_OK);
-}
-
-static ggn_conn *connect_nodes(uv_loop_t *loop, node *a, node *b) {
-  gg_maddr ma;
-  addr_with_peer(b, &ma);
-  dial_res r = {0};
-  assert_int_equal(ggn_host_dial(a->h, &ma, dial_cb, &r), GG_OK);
-  RUN_UNTIL(loop, r.done, 5000);
-  assert_int_equal(r.done, 1);
-  assert_int_equal(r.err, GG_OK);
-  return r.c;
-}
-
-/* ---- connect, identify, ping ------------------------------------------------------------------ */
-
-typedef struct ping_res {
-  int done, err;
-  gg_ts rtt;
-} ping_res;
-
-static void ping_cb(ggn_host *h, const gg_peerid *peer, int err, gg_ts rtt, void *ud) {
-  (void)h;
-  (void)peer;
-  ping_res *r = ud;
-  r->done++;
-  r->err = err;
-  r->rtt = rtt;
-}
 
 static void test_connect_identify_ping(void **state) {
   (void)state;
   uv_loop_t loop;
   uv_loop_init(&loop);
-  node n[2];
-  node_start(&n[0], &loop, NULL, 1);
-  node_start(&n[1], &loop, NULL, 2);
-  ggn_conn *c = connect_nodes(&loop, &n[0], &n[1]);
+  ht_node n[2];
+  ht_node_start(&n[0], &loop, NULL, 1);
+  ht_node_start(&n[1], &loop, NULL, 2);
+  ggn_conn *c = ht_connect_nodes(&loop, &n[0], &n[1]);
   assert_non_null(c);
   assert_true(gg_peerid_eq(ggn_conn_peer(c), ggn_host_peer_id(n[1].h)));
   assert_true(ggn_conn_outbound(c));
   assert_true(ggn_conn_muxer_via_noise(c)); /* both list /yamux/1.0.0 in Noise */
-  RUN_UNTIL(&loop, n[0].idents && n[1].idents, 5000);
+  HT_RUN_UNTIL(&loop, n[0].idents && n[1].idents, 5000);
   assert_int_equal(n[0].idents, 1);
   assert_int_equal(n[1].idents, 1);
   assert_int_equal(n[0].ups, 1);
@@ -225,7 +46,7 @@ static void test_connect_identify_ping(void **state) {
   const gg_peerid *id0 = ggn_host_peer_id(n[0].h), *id1 = ggn_host_peer_id(n[1].h);
   for (int i = 0; i < 2; i++) {
     const gg_peerid *other = i ? id0 : id1;
-    node *me = &n[i], *them = &n[1 - i];
+    ht_node *me = &n[i], *them = &n[1 - i];
     assert_true(ggn_host_peer_supports(me->h, other, "/ipfs/id/1.0.0"));
     assert_true(ggn_host_peer_supports(me->h, other, "/ipfs/ping/1.0.0"));
     assert_true(ggn_host_peer_supports(me->h, other, ECHO_P));
@@ -238,131 +59,46 @@ static void test_connect_identify_ping(void **state) {
     assert_true(found);
   }
   /* ping both ways */
-  ping_res p1 = {0}, p2 = {0};
-  assert_int_equal(ggn_host_ping(n[0].h, id1, ping_cb, &p1), GG_OK);
-  assert_int_equal(ggn_host_ping(n[1].h, id0, ping_cb, &p2), GG_OK);
-  RUN_UNTIL(&loop, p1.done && p2.done, 5000);
+  ht_ping_res p1 = {0}, p2 = {0};
+  assert_int_equal(ggn_host_ping(n[0].h, id1, ht_ping_cb, &p1), GG_OK);
+  assert_int_equal(ggn_host_ping(n[1].h, id0, ht_ping_cb, &p2), GG_OK);
+  HT_RUN_UNTIL(&loop, p1.done && p2.done, 5000);
   assert_int_equal(p1.err, GG_OK);
   assert_int_equal(p2.err, GG_OK);
   assert_true(p1.rtt > 0 && p1.rtt < GG_SEC(2));
   /* the second ping reuses the connection */
   assert_int_equal(ggn_host_conn_count(n[0].h), 1);
   /* dialing again with /p2p/ reuses the upgraded connection */
-  assert_ptr_equal(connect_nodes(&loop, &n[0], &n[1]), c);
-  close_nodes(&loop, n, 2);
-}
-
-/* ---- echo streams ------------------------------------------------------------------------------------ */
-
-typedef struct echo_client {
-  ggn_stream *s;
-  size_t total, sent, recvd;
-  uint32_t seed;
-  int open_err, opened, closed, close_err, mismatch, eof;
-} echo_client;
-
-static uint8_t pattern(uint32_t seed, size_t i) { return (uint8_t)((i * 131u + seed * 7u) >> 3); }
-
-static void ec_pump(echo_client *e) {
-  uint8_t buf[16384];
-  while (e->sent < e->total) {
-    size_t n = e->total - e->sent < sizeof(buf) ? e->total - e->sent : sizeof(buf);
-    for (size_t i = 0; i < n; i++) buf[i] = pattern(e->seed, e->sent + i);
-    int rv = ggn_stream_write(e->s, buf, n);
-    assert_true(rv >= 0);
-    e->sent += n;
-    if (rv == 1) return; /* wait for on_writable */
-  }
-  ggn_stream_close_write(e->s);
-}
-static void ec_data(ggn_stream *s, const uint8_t *p, size_t n, void *ud) {
-  (void)s;
-  echo_client *e = ud;
-  for (size_t i = 0; i < n; i++)
-    if (p[i] != pattern(e->seed, e->recvd + i)) e->mismatch = 1;
-  e->recvd += n;
-}
-static void ec_writable(ggn_stream *s, void *ud) {
-  (void)s;
-  ec_pump(ud);
-}
-static void ec_eof(ggn_stream *s, void *ud) {
-  (void)s;
-  ((echo_client *)ud)->eof = 1;
-}
-static void ec_close(ggn_stream *s, int err, void *ud) {
-  (void)s;
-  echo_client *e = ud;
-  e->closed = 1;
-  e->close_err = err;
-}
-static const ggn_stream_callbacks ec_cbs = {
-    .on_data = ec_data, .on_writable = ec_writable, .on_eof = ec_eof, .on_close = ec_close};
-
-static void ec_opened(ggn_stream *s, int err, void *ud) {
-  echo_client *e = ud;
-  e->opened = 1;
-  e->open_err = err;
-  if (err) return;
-  assert_string_equal(ggn_stream_protocol(s), ECHO_P);
-  e->s = s;
-  ggn_stream_set_callbacks(s, &ec_cbs, e);
-  ec_pump(e);
-}
-
-static void run_echo(uv_loop_t *loop, node *a, node *b, int nstreams, size_t bytes) {
-  echo_client *ec = calloc((size_t)nstreams, sizeof(*ec));
-  static const char *const protos[] = {"/test/none/1.0.0", ECHO_P};
-  for (int i = 0; i < nstreams; i++) {
-    ec[i].total = bytes;
-    ec[i].seed = (uint32_t)i + 1;
-    assert_int_equal(
-        ggn_host_open_stream(a->h, ggn_host_peer_id(b->h), protos, 2, ec_opened, &ec[i]), GG_OK);
-  }
-  int done = 0;
-  gg_ts end = uv_hrtime() + GG_SEC(60);
-  while (!done && uv_hrtime() < end) {
-    run_once(loop);
-    done = 1;
-    for (int i = 0; i < nstreams; i++) done &= ec[i].closed || (ec[i].opened && ec[i].open_err);
-  }
-  for (int i = 0; i < nstreams; i++) {
-    assert_int_equal(ec[i].open_err, GG_OK);
-    assert_true(ec[i].closed);
-    assert_int_equal(ec[i].close_err, GG_OK);
-    assert_true(ec[i].eof);
-    assert_int_equal(ec[i].recvd, bytes);
-    assert_false(ec[i].mismatch);
-  }
-  free(ec);
+  assert_ptr_equal(ht_connect_nodes(&loop, &n[0], &n[1]), c);
+  ht_close_nodes(&loop, n, 2);
 }
 
 static void test_echo_streams(void **state) {
   (void)state;
   uv_loop_t loop;
   uv_loop_init(&loop);
-  node n[2];
-  node_start(&n[0], &loop, NULL, 3);
-  node_start(&n[1], &loop, NULL, 4);
+  ht_node n[2];
+  ht_node_start(&n[0], &loop, NULL, 3);
+  ht_node_start(&n[1], &loop, NULL, 4);
   /* open_stream dials by itself from the peer store */
   assert_int_equal(ggn_host_add_addr(n[0].h, ggn_host_peer_id(n[1].h), &n[1].addr), GG_OK);
-  run_echo(&loop, &n[0], &n[1], 1, 1000);
-  run_echo(&loop, &n[1], &n[0], 3, 100000);
+  ht_run_echo(&loop, n[0].h, ggn_host_peer_id(n[1].h), 1, 1000);
+  ht_run_echo(&loop, n[1].h, ggn_host_peer_id(n[0].h), 3, 100000);
   assert_int_equal(ggn_host_conn_count(n[0].h), 1);
-  close_nodes(&loop, n, 2);
+  ht_close_nodes(&loop, n, 2);
 }
 
 static void test_echo_50x1MiB(void **state) {
   (void)state;
   uv_loop_t loop;
   uv_loop_init(&loop);
-  node n[2];
-  node_start(&n[0], &loop, NULL, 5);
-  node_start(&n[1], &loop, NULL, 6);
-  connect_nodes(&loop, &n[0], &n[1]);
-  run_echo(&loop, &n[0], &n[1], 50, 1 << 20);
+  ht_node n[2];
+  ht_node_start(&n[0], &loop, NULL, 5);
+  ht_node_start(&n[1], &loop, NULL, 6);
+  ht_connect_nodes(&loop, &n[0], &n[1]);
+  ht_run_echo(&loop, n[0].h, ggn_host_peer_id(n[1].h), 50, 1 << 20);
   assert_int_equal(n[1].echo_streams, 50);
-  close_nodes(&loop, n, 2);
+  ht_close_nodes(&loop, n, 2);
 }
 
 /* ---- muxer negotiation ------------------------------------------------------------------------------ */
@@ -371,23 +107,23 @@ static void test_muxer_via_mss(void **state) {
   (void)state;
   uv_loop_t loop;
   uv_loop_init(&loop);
-  node n[3];
-  ggn_host_settings st = base_settings();
+  ht_node n[3];
+  ggn_host_settings st = ht_base_settings();
   st.no_noise_muxers = 1;
-  node_start(&n[0], &loop, &st, 7);   /* lists no muxer in Noise */
-  node_start(&n[1], &loop, NULL, 8);  /* lists yamux */
-  node_start(&n[2], &loop, &st, 9);   /* lists no muxer */
+  ht_node_start(&n[0], &loop, &st, 7);   /* lists no muxer in Noise */
+  ht_node_start(&n[1], &loop, NULL, 8);  /* lists yamux */
+  ht_node_start(&n[2], &loop, &st, 9);   /* lists no muxer */
   /* either side without the extension: multistream-select on the secured channel */
-  ggn_conn *c = connect_nodes(&loop, &n[0], &n[1]);
+  ggn_conn *c = ht_connect_nodes(&loop, &n[0], &n[1]);
   assert_false(ggn_conn_muxer_via_noise(c));
-  c = connect_nodes(&loop, &n[1], &n[2]);
+  c = ht_connect_nodes(&loop, &n[1], &n[2]);
   assert_false(ggn_conn_muxer_via_noise(c));
-  RUN_UNTIL(&loop, n[1].idents == 2 && n[2].idents == 1 && n[0].idents == 1, 5000);
+  HT_RUN_UNTIL(&loop, n[1].idents == 2 && n[2].idents == 1 && n[0].idents == 1, 5000);
   assert_int_equal(n[1].idents, 2);
   /* and the connection works: streams echo */
-  run_echo(&loop, &n[0], &n[1], 2, 300000);
-  run_echo(&loop, &n[2], &n[1], 2, 300000);
-  close_nodes(&loop, n, 3);
+  ht_run_echo(&loop, n[0].h, ggn_host_peer_id(n[1].h), 2, 300000);
+  ht_run_echo(&loop, n[2].h, ggn_host_peer_id(n[1].h), 2, 300000);
+  ht_close_nodes(&loop, n, 3);
 }
 
 /* ---- protocol negotiation ----------------------------------------------------------------------------- */
@@ -408,15 +144,15 @@ static void test_unknown_protocol_na(void **state) {
   (void)state;
   uv_loop_t loop;
   uv_loop_init(&loop);
-  node n[2];
-  node_start(&n[0], &loop, NULL, 10);
-  node_start(&n[1], &loop, NULL, 11);
-  connect_nodes(&loop, &n[0], &n[1]);
+  ht_node n[2];
+  ht_node_start(&n[0], &loop, NULL, 10);
+  ht_node_start(&n[1], &loop, NULL, 11);
+  ht_connect_nodes(&loop, &n[0], &n[1]);
   static const char *const nope[] = {"/nope/1.0.0", "/nope/2.0.0"};
   open_res r = {0};
   assert_int_equal(ggn_host_open_stream(n[0].h, ggn_host_peer_id(n[1].h), nope, 2, open_cb, &r),
                    GG_OK);
-  RUN_UNTIL(&loop, r.done, 5000);
+  HT_RUN_UNTIL(&loop, r.done, 5000);
   assert_int_equal(r.done, 1);
   assert_int_equal(r.err, GG_ENOPROTO);
   assert_null(r.s);
@@ -425,16 +161,16 @@ static void test_unknown_protocol_na(void **state) {
   static const char *const echo[] = {ECHO_P};
   memset(&r, 0, sizeof(r));
   ggn_host_open_stream(n[0].h, ggn_host_peer_id(n[1].h), echo, 1, open_cb, &r);
-  RUN_UNTIL(&loop, r.done, 5000);
+  HT_RUN_UNTIL(&loop, r.done, 5000);
   assert_int_equal(r.err, GG_ENOPROTO);
-  assert_int_equal(ggn_host_handle(n[1].h, ECHO_P, echo_handler, &n[1]), GG_OK);
-  run_echo(&loop, &n[0], &n[1], 1, 10);
+  assert_int_equal(ggn_host_handle(n[1].h, ECHO_P, ht_echo_handler, &n[1]), GG_OK);
+  ht_run_echo(&loop, n[0].h, ggn_host_peer_id(n[1].h), 1, 10);
   assert_int_equal(n[0].downs, 0);
   /* invalid names are refused at once */
   static const char *const bad[] = {"/with\nnewline"};
   assert_int_equal(ggn_host_open_stream(n[0].h, ggn_host_peer_id(n[1].h), bad, 1, open_cb, &r),
                    GG_EINVAL);
-  close_nodes(&loop, n, 2);
+  ht_close_nodes(&loop, n, 2);
 }
 
 /* ---- stream reset, messages ---------------------------------------------------------------------------- */
@@ -469,18 +205,18 @@ static void test_messages_and_reset(void **state) {
   (void)state;
   uv_loop_t loop;
   uv_loop_init(&loop);
-  node n[2];
-  node_start(&n[0], &loop, NULL, 12);
-  node_start(&n[1], &loop, NULL, 13);
+  ht_node n[2];
+  ht_node_start(&n[0], &loop, NULL, 12);
+  ht_node_start(&n[1], &loop, NULL, 13);
   ggn_host_handle(n[1].h, "/test/msg/1.0.0", msg_handler, NULL);
-  connect_nodes(&loop, &n[0], &n[1]);
+  ht_connect_nodes(&loop, &n[0], &n[1]);
   static const char *const mp[] = {"/test/msg/1.0.0"};
-  log_reset();
+  ht_log_reset();
   /* three messages, the last one over the server's 1000-byte cap: reset with a reason */
   memset(&server_sink, 0, sizeof(server_sink));
   open_res r = {0};
   ggn_host_open_stream(n[0].h, ggn_host_peer_id(n[1].h), mp, 1, open_cb, &r);
-  RUN_UNTIL(&loop, r.done, 5000);
+  HT_RUN_UNTIL(&loop, r.done, 5000);
   assert_int_equal(r.err, GG_OK);
   msg_sink client = {0};
   ggn_stream_set_callbacks(r.s, &ms_cbs, &client);
@@ -488,52 +224,52 @@ static void test_messages_and_reset(void **state) {
   assert_int_equal(ggn_stream_write_msg(r.s, "hello", 5), 0);
   assert_int_equal(ggn_stream_write_msg(r.s, "", 0), 0);
   assert_int_equal(ggn_stream_write_msg(r.s, big, sizeof(big)), 0);
-  RUN_UNTIL(&loop, server_sink.closed && client.closed, 5000);
+  HT_RUN_UNTIL(&loop, server_sink.closed && client.closed, 5000);
   assert_int_equal(server_sink.msgs, 2);
   assert_int_equal(server_sink.last_len, 0);
   assert_int_equal(server_sink.close_err, GG_ETOOBIG);
   assert_int_equal(client.close_err, GG_ERESET);
-  assert_true(log_has("over the size limit"));
+  assert_true(ht_log_has("over the size limit"));
   /* EOF inside a message: reset, GG_EPROTO */
   memset(&server_sink, 0, sizeof(server_sink));
   memset(&client, 0, sizeof(client));
   memset(&r, 0, sizeof(r));
   ggn_host_open_stream(n[0].h, ggn_host_peer_id(n[1].h), mp, 1, open_cb, &r);
-  RUN_UNTIL(&loop, r.done, 5000);
+  HT_RUN_UNTIL(&loop, r.done, 5000);
   ggn_stream_set_callbacks(r.s, &ms_cbs, &client);
   ggn_stream_write(r.s, "\x05hel", 4);
   ggn_stream_close_write(r.s);
-  RUN_UNTIL(&loop, server_sink.closed && client.closed, 5000);
+  HT_RUN_UNTIL(&loop, server_sink.closed && client.closed, 5000);
   assert_int_equal(server_sink.close_err, GG_EPROTO);
-  assert_true(log_has("end of stream inside a message"));
+  assert_true(ht_log_has("end of stream inside a message"));
   /* a reset by the opener reaches the handler as GG_ERESET, the opener sees GG_ECANCELED */
   memset(&server_sink, 0, sizeof(server_sink));
   memset(&client, 0, sizeof(client));
   memset(&r, 0, sizeof(r));
   ggn_host_open_stream(n[0].h, ggn_host_peer_id(n[1].h), mp, 1, open_cb, &r);
-  RUN_UNTIL(&loop, r.done, 5000);
+  HT_RUN_UNTIL(&loop, r.done, 5000);
   ggn_stream_set_callbacks(r.s, &ms_cbs, &client);
   ggn_stream_write_msg(r.s, "x", 1);
-  RUN_UNTIL(&loop, server_sink.msgs == 1, 5000);
+  HT_RUN_UNTIL(&loop, server_sink.msgs == 1, 5000);
   ggn_stream_reset(r.s);
   assert_int_equal(ggn_stream_write(r.s, "y", 1), GG_ECLOSED);
-  RUN_UNTIL(&loop, server_sink.closed && client.closed, 5000);
+  HT_RUN_UNTIL(&loop, server_sink.closed && client.closed, 5000);
   assert_int_equal(client.close_err, GG_ECANCELED);
   assert_int_equal(server_sink.close_err, GG_ERESET);
   /* a message over our own cap is refused before anything is sent */
   memset(&r, 0, sizeof(r));
   ggn_host_open_stream(n[0].h, ggn_host_peer_id(n[1].h), mp, 1, open_cb, &r);
-  RUN_UNTIL(&loop, r.done, 5000);
+  HT_RUN_UNTIL(&loop, r.done, 5000);
   ggn_stream_set_callbacks(r.s, &ms_cbs, &client);
   ggn_stream_read_msgs(r.s, 10);
   assert_int_equal(ggn_stream_write_msg(r.s, big, 11), GG_ETOOBIG);
   assert_int_equal(n[0].downs + n[1].downs, 0); /* the connection survived all of it */
-  close_nodes(&loop, n, 2);
+  ht_close_nodes(&loop, n, 2);
 }
 
 /* ---- raw sockets for misbehaving peers --------------------------------------------------------------- */
 
-static uint16_t node_port(const node *n) {
+static uint16_t node_port(const ht_node *n) {
   gg_maddr_dial d;
   assert_int_equal(gg_maddr_dial_info(&n->addr, &d), GG_OK);
   return d.port;
@@ -545,7 +281,7 @@ static int raw_connect(uv_loop_t *loop, uint16_t port) {
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   int rv = connect(fd, (struct sockaddr *)&a, sizeof(a));
   assert_true(rv == 0 || errno == EINPROGRESS);
-  run_for(loop, 20); /* let the host accept */
+  ht_run_for(loop, 20); /* let the host accept */
   return fd;
 }
 
@@ -563,10 +299,10 @@ static int raw_closed(int fd) {
   }
 }
 
-static void ping_ok(uv_loop_t *loop, node *a, node *b) {
-  ping_res p = {0};
-  assert_int_equal(ggn_host_ping(a->h, ggn_host_peer_id(b->h), ping_cb, &p), GG_OK);
-  RUN_UNTIL(loop, p.done, 5000);
+static void ping_ok(uv_loop_t *loop, ht_node *a, ht_node *b) {
+  ht_ping_res p = {0};
+  assert_int_equal(ggn_host_ping(a->h, ggn_host_peer_id(b->h), ht_ping_cb, &p), GG_OK);
+  HT_RUN_UNTIL(loop, p.done, 5000);
   assert_int_equal(p.err, GG_OK);
 }
 
@@ -574,12 +310,12 @@ static void test_silent_peer_dropped(void **state) {
   (void)state;
   uv_loop_t loop;
   uv_loop_init(&loop);
-  node n[2];
-  ggn_host_settings st = base_settings();
+  ht_node n[2];
+  ggn_host_settings st = ht_base_settings();
   st.handshake_timeout = GG_MS(300);
-  node_start(&n[0], &loop, &st, 14);
-  node_start(&n[1], &loop, NULL, 15);
-  log_reset();
+  ht_node_start(&n[0], &loop, &st, 14);
+  ht_node_start(&n[1], &loop, NULL, 15);
+  ht_log_reset();
   gg_ts t0 = uv_hrtime();
   int fd = raw_connect(&loop, node_port(&n[0]));
   /* a peer that sends only part of the multistream header is no better */
@@ -588,7 +324,7 @@ static void test_silent_peer_dropped(void **state) {
   int c1 = 0, c2 = 0;
   gg_ts end = uv_hrtime() + GG_SEC(5);
   while (!(c1 && c2) && uv_hrtime() < end) {
-    run_once(&loop);
+    ht_run_once(&loop);
     if (!c1 && raw_closed(fd)) c1 = 1;
     if (!c2 && raw_closed(fd2)) c2 = 1;
   }
@@ -596,33 +332,33 @@ static void test_silent_peer_dropped(void **state) {
   gg_ts took = uv_hrtime() - t0;
   assert_true(took >= GG_MS(280));
   assert_true(took < GG_MS(2000));
-  assert_true(log_has("timed out during the handshake"));
+  assert_true(ht_log_has("timed out during the handshake"));
   assert_int_equal(ggn_host_conn_count(n[0].h), 0);
-  /* and the node still takes real peers */
-  connect_nodes(&loop, &n[1], &n[0]);
+  /* and the ht_node still takes real peers */
+  ht_connect_nodes(&loop, &n[1], &n[0]);
   ping_ok(&loop, &n[1], &n[0]);
   close(fd);
   close(fd2);
-  close_nodes(&loop, n, 2);
+  ht_close_nodes(&loop, n, 2);
 }
 
 /* Sends bad bytes on a raw connection while a real peer stays connected and served. */
-static void bad_input_case(uv_loop_t *loop, node *n, const void *bytes, size_t len, int close_after,
+static void bad_input_case(uv_loop_t *loop, ht_node *n, const void *bytes, size_t len, int close_after,
                            const char *expect_log) {
-  log_reset();
+  ht_log_reset();
   int fd = raw_connect(loop, node_port(&n[0]));
   raw_send(fd, bytes, len);
   if (close_after) shutdown(fd, SHUT_WR);
   int closed = 0;
   gg_ts end = uv_hrtime() + GG_SEC(5);
   while (!closed && uv_hrtime() < end) {
-    run_once(loop);
+    ht_run_once(loop);
     closed = raw_closed(fd);
   }
   assert_true(closed);
-  RUN_UNTIL(loop, log_has(expect_log), 2000);
-  if (!log_has(expect_log)) fprintf(stderr, "log was:\n%s", logbuf);
-  assert_true(log_has(expect_log));
+  HT_RUN_UNTIL(loop, ht_log_has(expect_log), 2000);
+  if (!ht_log_has(expect_log)) fprintf(stderr, "log was:\n%s", ht_logbuf);
+  assert_true(ht_log_has(expect_log));
   close(fd);
   ping_ok(loop, &n[1], &n[0]); /* the other connection is still served */
   assert_int_equal(n[0].downs, 0);
@@ -632,10 +368,10 @@ static void test_bad_input_closes_only_that_connection(void **state) {
   (void)state;
   uv_loop_t loop;
   uv_loop_init(&loop);
-  node n[2];
-  node_start(&n[0], &loop, NULL, 16);
-  node_start(&n[1], &loop, NULL, 17);
-  connect_nodes(&loop, &n[1], &n[0]);
+  ht_node n[2];
+  ht_node_start(&n[0], &loop, NULL, 16);
+  ht_node_start(&n[1], &loop, NULL, 17);
+  ht_connect_nodes(&loop, &n[1], &n[0]);
   /* garbage: an HTTP request instead of multistream-select */
   /* ('G' reads as a 71-byte length: send more than that) */
   const char http[] = "GET / HTTP/1.1\r\nHost: example.org\r\nUser-Agent: curl/7.88.1\r\n"
@@ -656,18 +392,18 @@ static void test_bad_input_closes_only_that_connection(void **state) {
   for (int i = 0; i < 32; i++) noise_bad[off++] = (uint8_t)(9 * i + 1);
   int fd = raw_connect(&loop, node_port(&n[0]));
   raw_send(fd, noise_bad, off);
-  run_for(&loop, 50);
+  ht_run_for(&loop, 50);
   uint8_t m3[2 + 64];
   m3[0] = 0;
   m3[1] = 64;
   memset(m3 + 2, 0xab, 64);
   raw_send(fd, m3, sizeof(m3));
-  RUN_UNTIL(&loop, raw_closed(fd), 3000);
-  RUN_UNTIL(&loop, log_has("during noise handshake"), 2000);
-  assert_true(log_has("message authentication failed during noise handshake"));
+  HT_RUN_UNTIL(&loop, raw_closed(fd), 3000);
+  HT_RUN_UNTIL(&loop, ht_log_has("during noise handshake"), 2000);
+  assert_true(ht_log_has("message authentication failed during noise handshake"));
   close(fd);
   ping_ok(&loop, &n[1], &n[0]);
-  close_nodes(&loop, n, 2);
+  ht_close_nodes(&loop, n, 2);
 }
 
 /* Garbage after the upgrade: encrypted bytes that are not Yamux frames. */
@@ -675,26 +411,26 @@ static void test_yamux_garbage(void **state) {
   (void)state;
   uv_loop_t loop;
   uv_loop_init(&loop);
-  node n[3];
-  node_start(&n[0], &loop, NULL, 18);
-  node_start(&n[1], &loop, NULL, 19);
-  node_start(&n[2], &loop, NULL, 20);
-  ggn_conn *bad = connect_nodes(&loop, &n[1], &n[0]);
-  connect_nodes(&loop, &n[2], &n[0]);
-  RUN_UNTIL(&loop, n[0].idents == 2, 5000);
-  log_reset();
-  /* a frame with version 7: node 0 must answer with GoAway and close only this connection */
+  ht_node n[3];
+  ht_node_start(&n[0], &loop, NULL, 18);
+  ht_node_start(&n[1], &loop, NULL, 19);
+  ht_node_start(&n[2], &loop, NULL, 20);
+  ggn_conn *bad = ht_connect_nodes(&loop, &n[1], &n[0]);
+  ht_connect_nodes(&loop, &n[2], &n[0]);
+  HT_RUN_UNTIL(&loop, n[0].idents == 2, 5000);
+  ht_log_reset();
+  /* a frame with version 7: ht_node 0 must answer with GoAway and close only this connection */
   const uint8_t frame[12] = {7, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0};
   assert_true(ggn_conn_send_secure(bad, frame, sizeof(frame)) >= 0);
-  RUN_UNTIL(&loop, n[0].downs == 1 && n[1].downs == 1, 5000);
+  HT_RUN_UNTIL(&loop, n[0].downs == 1 && n[1].downs == 1, 5000);
   assert_int_equal(n[0].downs, 1);
   assert_int_equal(n[0].last_down_err, GG_EPROTO);
-  assert_true(log_has("peer violated the protocol during yamux"));
+  assert_true(ht_log_has("peer violated the protocol during yamux"));
   ping_ok(&loop, &n[2], &n[0]);
   /* data beyond the window on a stream: flow-control violation */
-  bad = connect_nodes(&loop, &n[1], &n[0]);
-  RUN_UNTIL(&loop, n[0].idents == 3, 5000);
-  log_reset();
+  bad = ht_connect_nodes(&loop, &n[1], &n[0]);
+  HT_RUN_UNTIL(&loop, n[0].idents == 3, 5000);
+  ht_log_reset();
   static uint8_t flood[12 + 65536];
   memset(flood, 0, sizeof(flood));
   flood[1] = 0;              /* DATA */
@@ -704,11 +440,11 @@ static void test_yamux_garbage(void **state) {
   flood[9] = 0x10;
   for (int i = 0; i < 5; i++)
     ggn_conn_send_secure(bad, flood, i == 0 ? sizeof(flood) : sizeof(flood) - 12);
-  RUN_UNTIL(&loop, n[0].downs == 2, 5000);
+  HT_RUN_UNTIL(&loop, n[0].downs == 2, 5000);
   assert_int_equal(n[0].downs, 2);
   assert_int_equal(n[0].last_down_err, GG_EFLOWCTL);
   ping_ok(&loop, &n[2], &n[0]);
-  close_nodes(&loop, n, 3);
+  ht_close_nodes(&loop, n, 3);
 }
 
 /* ---- connection manager ------------------------------------------------------------------------------ */
@@ -717,92 +453,92 @@ static void test_limits_and_trimming(void **state) {
   (void)state;
   uv_loop_t loop;
   uv_loop_init(&loop);
-  node n[8];
-  ggn_host_settings st = base_settings();
+  ht_node n[8];
+  ggn_host_settings st = ht_base_settings();
   st.conn_high_water = 4;
   st.conn_low_water = 2;
   st.max_conns = 6;
   st.trim_grace = 1; /* 1 ns: no grace */
-  node_start(&n[0], &loop, &st, 21);
-  for (int i = 1; i < 8; i++) node_start(&n[i], &loop, NULL, 21 + (uint64_t)i);
-  /* node 1 keeps an application stream open: trimming prefers the idle connections */
-  connect_nodes(&loop, &n[1], &n[0]);
+  ht_node_start(&n[0], &loop, &st, 21);
+  for (int i = 1; i < 8; i++) ht_node_start(&n[i], &loop, NULL, 21 + (uint64_t)i);
+  /* ht_node 1 keeps an application stream open: trimming prefers the idle connections */
+  ht_connect_nodes(&loop, &n[1], &n[0]);
   static const char *const echo[] = {ECHO_P};
   open_res r = {0};
   ggn_host_open_stream(n[1].h, ggn_host_peer_id(n[0].h), echo, 1, open_cb, &r);
-  RUN_UNTIL(&loop, r.done, 5000);
+  HT_RUN_UNTIL(&loop, r.done, 5000);
   assert_int_equal(r.err, GG_OK);
-  for (int i = 2; i <= 4; i++) connect_nodes(&loop, &n[i], &n[0]);
-  RUN_UNTIL(&loop, ggn_host_conn_count_open(n[0].h) == 4, 2000);
+  for (int i = 2; i <= 4; i++) ht_connect_nodes(&loop, &n[i], &n[0]);
+  HT_RUN_UNTIL(&loop, ggn_host_conn_count_open(n[0].h) == 4, 2000);
   assert_int_equal(ggn_host_conn_count_open(n[0].h), 4);
-  /* the fifth goes above the high-water mark: trimmed down to 2, node 1's kept */
-  connect_nodes(&loop, &n[5], &n[0]);
-  RUN_UNTIL(&loop, ggn_host_conn_count(n[0].h) == 2, 3000);
+  /* the fifth goes above the high-water mark: trimmed down to 2, ht_node 1's kept */
+  ht_connect_nodes(&loop, &n[5], &n[0]);
+  HT_RUN_UNTIL(&loop, ggn_host_conn_count(n[0].h) == 2, 3000);
   assert_int_equal(ggn_host_conn_count_open(n[0].h), 2);
   assert_non_null(ggn_host_conn_to(n[0].h, ggn_host_peer_id(n[1].h)));
-  assert_true(log_has("trimming"));
+  assert_true(ht_log_has("trimming"));
   /* the hard cap: with 6 connections in any state the next inbound one is refused */
   ggn_conn_protect(ggn_host_conn_to(n[0].h, ggn_host_peer_id(n[5].h)), 1);
   int fds[4];
   for (int i = 0; i < 4; i++) fds[i] = raw_connect(&loop, node_port(&n[0]));
   assert_int_equal(ggn_host_conn_count(n[0].h), 6);
-  log_reset();
+  ht_log_reset();
   int fd = raw_connect(&loop, node_port(&n[0]));
-  RUN_UNTIL(&loop, raw_closed(fd), 2000);
-  assert_true(log_has("max_conns"));
+  HT_RUN_UNTIL(&loop, raw_closed(fd), 2000);
+  assert_true(ht_log_has("max_conns"));
   for (int i = 0; i < 4; i++) close(fds[i]);
   close(fd);
   ggn_stream_reset(r.s);
-  close_nodes(&loop, n, 8);
+  ht_close_nodes(&loop, n, 8);
 }
 
 static void test_pending_handshake_limit(void **state) {
   (void)state;
   uv_loop_t loop;
   uv_loop_init(&loop);
-  node n[2];
-  ggn_host_settings st = base_settings();
+  ht_node n[2];
+  ggn_host_settings st = ht_base_settings();
   st.max_pending_handshakes = 3;
-  node_start(&n[0], &loop, &st, 31);
-  node_start(&n[1], &loop, NULL, 32);
+  ht_node_start(&n[0], &loop, &st, 31);
+  ht_node_start(&n[1], &loop, NULL, 32);
   int fds[3];
   for (int i = 0; i < 3; i++) fds[i] = raw_connect(&loop, node_port(&n[0]));
-  log_reset();
+  ht_log_reset();
   int fd = raw_connect(&loop, node_port(&n[0]));
-  RUN_UNTIL(&loop, raw_closed(fd), 2000);
-  assert_true(log_has("too many pending handshakes"));
+  HT_RUN_UNTIL(&loop, raw_closed(fd), 2000);
+  assert_true(ht_log_has("too many pending handshakes"));
   for (int i = 0; i < 3; i++) assert_false(raw_closed(fds[i]));
   close(fd);
   /* once they are gone, real peers get in again */
   for (int i = 0; i < 3; i++) close(fds[i]);
-  RUN_UNTIL(&loop, ggn_host_conn_count(n[0].h) == 0, 2000);
-  connect_nodes(&loop, &n[1], &n[0]);
-  close_nodes(&loop, n, 2);
+  HT_RUN_UNTIL(&loop, ggn_host_conn_count(n[0].h) == 0, 2000);
+  ht_connect_nodes(&loop, &n[1], &n[0]);
+  ht_close_nodes(&loop, n, 2);
 }
 
 static void test_stream_limit(void **state) {
   (void)state;
   uv_loop_t loop;
   uv_loop_init(&loop);
-  node n[2];
-  ggn_host_settings st = base_settings();
+  ht_node n[2];
+  ggn_host_settings st = ht_base_settings();
   st.max_streams_per_conn = 2;
-  node_start(&n[0], &loop, NULL, 33);
-  node_start(&n[1], &loop, &st, 34);
-  connect_nodes(&loop, &n[0], &n[1]);
-  RUN_UNTIL(&loop, n[0].idents && n[1].idents, 5000);
-  run_for(&loop, 50); /* identify streams finish */
+  ht_node_start(&n[0], &loop, NULL, 33);
+  ht_node_start(&n[1], &loop, &st, 34);
+  ht_connect_nodes(&loop, &n[0], &n[1]);
+  HT_RUN_UNTIL(&loop, n[0].idents && n[1].idents, 5000);
+  ht_run_for(&loop, 50); /* identify streams finish */
   static const char *const echo[] = {ECHO_P};
   open_res r[3] = {{0}};
   for (int i = 0; i < 3; i++)
     ggn_host_open_stream(n[0].h, ggn_host_peer_id(n[1].h), echo, 1, open_cb, &r[i]);
-  RUN_UNTIL(&loop, r[0].done && r[1].done && r[2].done, 5000);
+  HT_RUN_UNTIL(&loop, r[0].done && r[1].done && r[2].done, 5000);
   assert_int_equal(r[0].err, GG_OK);
   assert_int_equal(r[1].err, GG_OK);
   assert_int_equal(r[2].err, GG_ERESET); /* refused by the remote's limit */
   ggn_stream_reset(r[0].s);
   ggn_stream_reset(r[1].s);
-  close_nodes(&loop, n, 2);
+  ht_close_nodes(&loop, n, 2);
 }
 
 /* ---- dialing -------------------------------------------------------------------------------------------- */
@@ -811,10 +547,10 @@ static void test_dial_timeout_and_errors(void **state) {
   (void)state;
   uv_loop_t loop;
   uv_loop_init(&loop);
-  node n[1];
-  ggn_host_settings st = base_settings();
+  ht_node n[1];
+  ggn_host_settings st = ht_base_settings();
   st.dial_timeout = GG_MS(300);
-  node_start(&n[0], &loop, &st, 35);
+  ht_node_start(&n[0], &loop, &st, 35);
   /* a socket that accepts TCP (the kernel's backlog) but never speaks */
   int lfd = socket(AF_INET, SOCK_STREAM, 0);
   struct sockaddr_in a = {.sin_family = AF_INET};
@@ -827,18 +563,18 @@ static void test_dial_timeout_and_errors(void **state) {
   snprintf(text, sizeof(text), "/ip4/127.0.0.1/tcp/%d", ntohs(a.sin_port));
   gg_maddr ma;
   assert_int_equal(gg_maddr_parse(&ma, text, strlen(text)), GG_OK);
-  dial_res r = {0};
+  ht_dial_res r = {0};
   gg_ts t0 = uv_hrtime();
-  assert_int_equal(ggn_host_dial(n[0].h, &ma, dial_cb, &r), GG_OK);
+  assert_int_equal(ggn_host_dial(n[0].h, &ma, ht_dial_cb, &r), GG_OK);
   assert_int_equal(r.done, 0); /* never from inside the call */
-  RUN_UNTIL(&loop, r.done, 3000);
+  HT_RUN_UNTIL(&loop, r.done, 3000);
   assert_int_equal(r.err, GG_ETIMEDOUT);
   assert_true(uv_hrtime() - t0 >= GG_MS(290));
   close(lfd);
   /* refused: nobody listens there now */
   memset(&r, 0, sizeof(r));
-  ggn_host_dial(n[0].h, &ma, dial_cb, &r);
-  RUN_UNTIL(&loop, r.done, 3000);
+  ggn_host_dial(n[0].h, &ma, ht_dial_cb, &r);
+  HT_RUN_UNTIL(&loop, r.done, 3000);
   assert_int_equal(r.err, GG_EUNREACHABLE);
   /* a peer with no known address */
   gg_peerid stranger;
@@ -846,14 +582,14 @@ static void test_dial_timeout_and_errors(void **state) {
   gg_keypair_generate(&kp, gg_rand_system());
   gg_peerid_from_ed25519(&stranger, kp.pub);
   memset(&r, 0, sizeof(r));
-  assert_int_equal(ggn_host_connect(n[0].h, &stranger, dial_cb, &r), GG_OK);
-  RUN_UNTIL(&loop, r.done, 3000);
+  assert_int_equal(ggn_host_connect(n[0].h, &stranger, ht_dial_cb, &r), GG_OK);
+  HT_RUN_UNTIL(&loop, r.done, 3000);
   assert_int_equal(r.err, GG_EUNREACHABLE);
   /* not a TCP address; ourselves */
   gg_maddr udp;
   gg_maddr_parse(&udp, "/ip4/127.0.0.1/udp/1", 20);
-  assert_int_equal(ggn_host_dial(n[0].h, &udp, dial_cb, &r), GG_EUNSUPPORTED);
-  assert_int_equal(ggn_host_connect(n[0].h, ggn_host_peer_id(n[0].h), dial_cb, &r), GG_EINVAL);
+  assert_int_equal(ggn_host_dial(n[0].h, &udp, ht_dial_cb, &r), GG_EUNSUPPORTED);
+  assert_int_equal(ggn_host_connect(n[0].h, ggn_host_peer_id(n[0].h), ht_dial_cb, &r), GG_EINVAL);
   /* a dial still pending when the host closes is canceled */
   int lfd2 = socket(AF_INET, SOCK_STREAM, 0);
   a.sin_port = 0;
@@ -864,9 +600,9 @@ static void test_dial_timeout_and_errors(void **state) {
   snprintf(text, sizeof(text), "/ip4/127.0.0.1/tcp/%d", ntohs(a.sin_port));
   gg_maddr_parse(&ma, text, strlen(text));
   memset(&r, 0, sizeof(r));
-  ggn_host_dial(n[0].h, &ma, dial_cb, &r);
-  run_for(&loop, 20);
-  close_nodes(&loop, n, 1);
+  ggn_host_dial(n[0].h, &ma, ht_dial_cb, &r);
+  ht_run_for(&loop, 20);
+  ht_close_nodes(&loop, n, 1);
   assert_int_equal(r.done, 1);
   assert_int_equal(r.err, GG_ECANCELED);
   close(lfd2);
@@ -876,18 +612,18 @@ static void test_dial_wrong_peer(void **state) {
   (void)state;
   uv_loop_t loop;
   uv_loop_init(&loop);
-  node n[3];
-  node_start(&n[0], &loop, NULL, 36);
-  node_start(&n[1], &loop, NULL, 37);
-  node_start(&n[2], &loop, NULL, 38);
-  /* node 1's address with node 2's peer id: Noise proves it is someone else */
+  ht_node n[3];
+  ht_node_start(&n[0], &loop, NULL, 36);
+  ht_node_start(&n[1], &loop, NULL, 37);
+  ht_node_start(&n[2], &loop, NULL, 38);
+  /* ht_node 1's address with ht_node 2's peer id: Noise proves it is someone else */
   gg_maddr ma = n[1].addr;
   gg_maddr_push_peer(&ma, ggn_host_peer_id(n[2].h));
-  dial_res r = {0};
-  ggn_host_dial(n[0].h, &ma, dial_cb, &r);
-  RUN_UNTIL(&loop, r.done, 3000);
+  ht_dial_res r = {0};
+  ggn_host_dial(n[0].h, &ma, ht_dial_cb, &r);
+  HT_RUN_UNTIL(&loop, r.done, 3000);
   assert_int_equal(r.err, GG_EPEERID);
-  close_nodes(&loop, n, 3);
+  ht_close_nodes(&loop, n, 3);
 }
 
 /* ---- latency injection ------------------------------------------------------------------------------------ */
@@ -896,25 +632,25 @@ static void test_latency_injection(void **state) {
   (void)state;
   uv_loop_t loop;
   uv_loop_init(&loop);
-  node n[2];
-  ggn_host_settings st = base_settings();
+  ht_node n[2];
+  ggn_host_settings st = ht_base_settings();
   st.latency.delay_ns = GG_MS(40);
-  node_start(&n[0], &loop, &st, 39);
-  node_start(&n[1], &loop, &st, 40);
+  ht_node_start(&n[0], &loop, &st, 39);
+  ht_node_start(&n[1], &loop, &st, 40);
   gg_ts t0 = uv_hrtime();
-  connect_nodes(&loop, &n[0], &n[1]);
+  ht_connect_nodes(&loop, &n[0], &n[1]);
   /* connect (one delay) + one round trip for mss and Noise messages 1-2 at least */
   assert_true(uv_hrtime() - t0 >= GG_MS(40) + GG_MS(80));
   for (int i = 0; i < 3; i++) {
-    ping_res p = {0};
-    ggn_host_ping(n[0].h, ggn_host_peer_id(n[1].h), ping_cb, &p);
-    RUN_UNTIL(&loop, p.done, 5000);
+    ht_ping_res p = {0};
+    ggn_host_ping(n[0].h, ggn_host_peer_id(n[1].h), ht_ping_cb, &p);
+    HT_RUN_UNTIL(&loop, p.done, 5000);
     assert_int_equal(p.err, GG_OK);
     /* 40 ms each way */
     assert_true(p.rtt >= GG_MS(80));
     assert_true(p.rtt < GG_MS(80) + GG_MS(80));
   }
-  close_nodes(&loop, n, 2);
+  ht_close_nodes(&loop, n, 2);
 }
 
 static void test_drop_fraction(void **state) {
@@ -923,23 +659,23 @@ static void test_drop_fraction(void **state) {
   uv_loop_init(&loop);
   gg_rand_seeded rs;
   gg_rand_seeded_init(&rs, 99);
-  node n[11];
-  ggn_host_settings st = base_settings();
+  ht_node n[11];
+  ggn_host_settings st = ht_base_settings();
   st.latency.drop_dial = 0.5;
   st.dial_timeout = GG_MS(400);
   st.rand = &rs.r;
-  node_start(&n[0], &loop, &st, 41);
-  for (int i = 1; i <= 10; i++) node_start(&n[i], &loop, NULL, 41 + (uint64_t)i);
-  dial_res r[10] = {{0}};
+  ht_node_start(&n[0], &loop, &st, 41);
+  for (int i = 1; i <= 10; i++) ht_node_start(&n[i], &loop, NULL, 41 + (uint64_t)i);
+  ht_dial_res r[10] = {{0}};
   for (int i = 0; i < 10; i++) {
     gg_maddr ma;
-    addr_with_peer(&n[i + 1], &ma);
-    ggn_host_dial(n[0].h, &ma, dial_cb, &r[i]);
+    ht_addr_with_peer(&n[i + 1], &ma);
+    ggn_host_dial(n[0].h, &ma, ht_dial_cb, &r[i]);
   }
   int done = 0;
   gg_ts end = uv_hrtime() + GG_SEC(5);
   while (done < 10 && uv_hrtime() < end) {
-    run_once(&loop);
+    ht_run_once(&loop);
     done = 0;
     for (int i = 0; i < 10; i++) done += r[i].done;
   }
@@ -951,10 +687,11 @@ static void test_drop_fraction(void **state) {
   }
   assert_int_equal(ok + lost, 10);
   assert_true(ok >= 1 && lost >= 1);
-  close_nodes(&loop, n, 11);
+  ht_close_nodes(&loop, n, 11);
 }
 
 int main(void) {
+  signal(SIGPIPE, SIG_IGN); /* as every libuv program must: a peer may close mid-write */
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_connect_identify_ping),
       cmocka_unit_test(test_echo_streams),

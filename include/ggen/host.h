@@ -16,6 +16,9 @@
  * ggn_host_close() closes everything and frees the host once every handle is closed, so
  * uv_loop_close() succeeds afterwards.
  *
+ * As in any libuv program, the process must ignore SIGPIPE (signal(SIGPIPE, SIG_IGN)): a peer
+ * may close its socket while we write to it.
+ *
  * Callbacks are never called from inside the ggn_* call that caused them (a dial that fails
  * at once still reports from a later loop iteration), so a caller never sees re-entry.
  *

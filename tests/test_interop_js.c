@@ -1,0 +1,352 @@
+/*
+ * Interoperability with js-libp2p 2.10 on Node 20 (interop/js/peer.mjs, versions pinned in
+ * interop/js/package-lock.json): our host and a js peer, driven over its stdin/stdout, on
+ * loopback.
+ *   - our node dials js, and js dials ours; identify succeeds both ways (each side sees the
+ *     other's protocols and listen addresses); ping both ways;
+ *   - the muxer is chosen through the Noise extension when both sides list yamux, and through
+ *     multistream-select when either side does not (our no_noise_muxers setting; the js
+ *     peer's --no-muxer-ext, which makes its Noise skip the extension);
+ *   - 50 concurrent yamux streams each echoing 1 MiB, ours -> js and js -> ours, with the
+ *     test echo protocol /test/echo/1.0.0 on both sides.
+ * The tests are skipped (not failed) when node or interop/js/node_modules is missing; CI runs
+ * scripts/setup.sh, which installs them.
+ */
+#include "gg_test.h"
+#include "host_test.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "ggen/err.h"
+
+#define JS_DIR GGEN_SOURCE_DIR "/interop/js"
+
+typedef struct jspeer {
+  uv_process_t proc;
+  uv_pipe_t in, out;
+  char *buf; /* everything read from stdout */
+  size_t len, cap, cursor;
+  int exited, closed;
+  int64_t status;
+  gg_peerid id;
+  char addr[512]; /* /ip4/127.0.0.1/tcp/N/p2p/ID */
+  char line[8192];
+} jspeer;
+
+static void js_exit(uv_process_t *p, int64_t status, int sig) {
+  (void)sig;
+  jspeer *js = p->data;
+  js->exited = 1;
+  js->status = status;
+}
+
+static void js_alloc(uv_handle_t *h, size_t sz, uv_buf_t *b) {
+  (void)sz;
+  jspeer *js = h->data;
+  if (js->cap - js->len < 65536) {
+    js->cap = js->cap * 2 + 65536;
+    js->buf = realloc(js->buf, js->cap);
+  }
+  *b = uv_buf_init(js->buf + js->len, (unsigned)(js->cap - js->len - 1));
+}
+
+static void js_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b) {
+  (void)b;
+  jspeer *js = st->data;
+  if (n > 0) {
+    js->len += (size_t)n;
+    js->buf[js->len] = 0;
+    if (getenv("GGEN_TEST_LOG")) fprintf(stderr, "js> %.*s", (int)n, js->buf + js->len - n);
+  }
+}
+
+static void js_closed(uv_handle_t *h) { ((jspeer *)h->data)->closed++; }
+
+static int have_js(void) {
+  struct stat st;
+  return stat(JS_DIR "/node_modules/libp2p", &st) == 0;
+}
+
+/* Waits for a stdout line starting with prefix that no earlier wait returned; NULL on
+ * timeout. Lines are kept, so the order of waits need not follow the order of lines. */
+static const char *js_wait(uv_loop_t *loop, jspeer *js, const char *prefix, uint64_t ms) {
+  gg_ts end = uv_hrtime() + GG_MS(ms);
+  size_t pl = strlen(prefix);
+  for (;;) {
+    size_t pos = js->cursor;
+    while (js->buf && pos < js->len) {
+      char *nl = memchr(js->buf + pos, '\n', js->len - pos);
+      if (!nl) break;
+      char *l = js->buf + pos;
+      size_t ll = (size_t)(nl - l);
+      pos += ll + 1;
+      if (ll >= pl && !memcmp(l, prefix, pl)) {
+        size_t n = ll < sizeof(js->line) - 1 ? ll : sizeof(js->line) - 1;
+        memcpy(js->line, l, n);
+        js->line[n] = 0;
+        l[0] = '#'; /* consumed */
+        return js->line;
+      }
+    }
+    if (uv_hrtime() >= end || js->exited) return NULL;
+    ht_run_once(loop);
+  }
+}
+
+static void js_cmd(jspeer *js, const char *fmt, ...) {
+  char cmd[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(cmd, sizeof(cmd) - 1, fmt, ap);
+  va_end(ap);
+  cmd[n++] = '\n';
+  uv_buf_t b = uv_buf_init(cmd, (unsigned)n);
+  assert_int_equal(uv_try_write((uv_stream_t *)&js->in, &b, 1), n);
+}
+
+/* Starts the js peer with extra arguments (NULL-terminated) and waits for READY. */
+static void js_start(uv_loop_t *loop, jspeer *js, const char *extra) {
+  memset(js, 0, sizeof(*js));
+  char *args[8] = {"node", "peer.mjs", NULL};
+  int na = 2;
+  if (extra) args[na++] = (char *)extra;
+  args[na] = NULL;
+  uv_pipe_init(loop, &js->in, 0);
+  uv_pipe_init(loop, &js->out, 0);
+  js->in.data = js->out.data = js->proc.data = js;
+  uv_stdio_container_t stdio[3] = {
+      {.flags = UV_CREATE_PIPE | UV_READABLE_PIPE, .data.stream = (uv_stream_t *)&js->in},
+      {.flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE, .data.stream = (uv_stream_t *)&js->out},
+      {.flags = UV_INHERIT_FD, .data.fd = 2}};
+  uv_process_options_t o = {.exit_cb = js_exit, .file = "node", .args = args, .cwd = JS_DIR,
+                            .stdio_count = 3, .stdio = stdio};
+  int rv = uv_spawn(loop, &js->proc, &o);
+  assert_int_equal(rv, 0);
+  uv_read_start((uv_stream_t *)&js->out, js_alloc, js_read);
+  const char *l = js_wait(loop, js, "READY ", 20000);
+  assert_non_null(l);
+  char id[128];
+  assert_int_equal(sscanf(l, "READY %127s %511s", id, js->addr), 2);
+  char *comma = strchr(js->addr, ',');
+  if (comma) *comma = 0;
+  assert_int_equal(gg_peerid_parse(&js->id, id, strlen(id)), GG_OK);
+}
+
+static void js_stop(uv_loop_t *loop, jspeer *js) {
+  if (!js->exited) js_cmd(js, "quit");
+  gg_ts end = uv_hrtime() + GG_SEC(10);
+  while (!js->exited && uv_hrtime() < end) ht_run_once(loop);
+  if (!js->exited) uv_process_kill(&js->proc, SIGKILL);
+  while (!js->exited) ht_run_once(loop);
+  uv_close((uv_handle_t *)&js->in, js_closed);
+  uv_close((uv_handle_t *)&js->out, js_closed);
+  uv_close((uv_handle_t *)&js->proc, js_closed);
+  while (js->closed < 3) ht_run_once(loop);
+  free(js->buf);
+}
+
+static ggn_conn *dial_js(uv_loop_t *loop, ht_node *n, jspeer *js) {
+  gg_maddr ma;
+  assert_int_equal(gg_maddr_parse(&ma, js->addr, strlen(js->addr)), GG_OK);
+  ht_dial_res r = {0};
+  assert_int_equal(ggn_host_dial(n->h, &ma, ht_dial_cb, &r), GG_OK);
+  HT_RUN_UNTIL(loop, r.done, 15000);
+  assert_int_equal(r.done, 1);
+  assert_int_equal(r.err, GG_OK);
+  return r.c;
+}
+
+static void our_addr_text(const ht_node *n, char *out, size_t cap) {
+  gg_maddr ma;
+  ht_addr_with_peer(n, &ma);
+  assert_true(gg_maddr_to_str(&ma, out, cap) > 0);
+}
+
+/* What we learned about js through identify, and what js learned about us. */
+static void check_identify_both_ways(uv_loop_t *loop, ht_node *n, jspeer *js) {
+  HT_RUN_UNTIL(loop, n->idents >= 1, 10000);
+  assert_true(n->idents >= 1);
+  assert_true(ggn_host_peer_supports(n->h, &js->id, "/ipfs/id/1.0.0"));
+  assert_true(ggn_host_peer_supports(n->h, &js->id, "/ipfs/ping/1.0.0"));
+  assert_true(ggn_host_peer_supports(n->h, &js->id, ECHO_P));
+  const char *agent = ggn_host_peer_agent(n->h, &js->id);
+  assert_non_null(agent);
+  assert_true(!strncmp(agent, "js-libp2p/", 10));
+  gg_maddr js_ma, js_t, addrs[16];
+  gg_maddr_parse(&js_ma, js->addr, strlen(js->addr));
+  gg_peerid pid;
+  gg_maddr_split_peer(&js_ma, &js_t, &pid);
+  size_t na = ggn_host_peer_addrs(n->h, &js->id, addrs, 16);
+  int found = 0;
+  for (size_t i = 0; i < na && i < 16; i++) found |= gg_maddr_eq(&addrs[i], &js_t);
+  assert_true(found);
+  /* js's view of us: its identify event and its peer store */
+  char id[GG_PEERID_TEXT_MAX], ours[GG_MADDR_STR_MAX];
+  gg_peerid_to_b58(ggn_host_peer_id(n->h), id, sizeof(id));
+  gg_maddr_to_str(&n->addr, ours, sizeof(ours));
+  char want[256];
+  snprintf(want, sizeof(want), "IDENTIFIED %s ggen/", id);
+  const char *l = js_wait(loop, js, want, 10000);
+  assert_non_null(l);
+  js_cmd(js, "peerinfo %s", id);
+  l = js_wait(loop, js, "PEERINFO ", 10000);
+  assert_non_null(l);
+  assert_non_null(strstr(l, "agent=ggen/" GGEN_VERSION));
+  assert_non_null(strstr(l, "/ipfs/id/1.0.0"));
+  assert_non_null(strstr(l, "/ipfs/ping/1.0.0"));
+  assert_non_null(strstr(l, ECHO_P));
+  assert_non_null(strstr(l, ours)); /* our listen address */
+}
+
+static void ping_both_ways(uv_loop_t *loop, ht_node *n, jspeer *js) {
+  ht_ping_res p = {0};
+  assert_int_equal(ggn_host_ping(n->h, &js->id, ht_ping_cb, &p), GG_OK);
+  HT_RUN_UNTIL(loop, p.done, 10000);
+  assert_int_equal(p.err, GG_OK);
+  char ours[GG_MADDR_STR_MAX];
+  our_addr_text(n, ours, sizeof(ours));
+  js_cmd(js, "ping %s", ours);
+  assert_non_null(js_wait(loop, js, "PONG ", 10000));
+}
+
+static void test_ours_dials_js(void **state) {
+  (void)state;
+  if (!have_js()) skip();
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  jspeer js;
+  js_start(&loop, &js, NULL);
+  ht_node n;
+  ht_node_start(&n, &loop, NULL, 101);
+  ggn_conn *c = dial_js(&loop, &n, &js);
+  assert_true(ggn_conn_outbound(c));
+  assert_true(ggn_conn_muxer_via_noise(c)); /* both list /yamux/1.0.0 */
+  check_identify_both_ways(&loop, &n, &js);
+  ping_both_ways(&loop, &n, &js);
+  js_stop(&loop, &js);
+  ht_close_nodes(&loop, &n, 1);
+}
+
+static void test_js_dials_ours(void **state) {
+  (void)state;
+  if (!have_js()) skip();
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  jspeer js;
+  js_start(&loop, &js, NULL);
+  ht_node n;
+  ht_node_start(&n, &loop, NULL, 102);
+  char ours[GG_MADDR_STR_MAX];
+  our_addr_text(&n, ours, sizeof(ours));
+  js_cmd(&js, "dial %s", ours);
+  const char *l = js_wait(&loop, &js, "DIALED ", 15000);
+  assert_non_null(l);
+  assert_non_null(strstr(l, "/yamux/1.0.0"));
+  HT_RUN_UNTIL(&loop, n.ups == 1, 5000);
+  assert_int_equal(n.ups, 1);
+  assert_false(ggn_conn_outbound(n.last_up));
+  assert_true(ggn_conn_muxer_via_noise(n.last_up));
+  check_identify_both_ways(&loop, &n, &js);
+  ping_both_ways(&loop, &n, &js);
+  js_stop(&loop, &js);
+  ht_close_nodes(&loop, &n, 1);
+}
+
+static void test_muxer_via_multistream_select(void **state) {
+  (void)state;
+  if (!have_js()) skip();
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  /* our side lists no muxer in Noise: js negotiates yamux with multistream-select */
+  jspeer js;
+  js_start(&loop, &js, NULL);
+  ggn_host_settings st = ht_base_settings();
+  st.no_noise_muxers = 1;
+  ht_node n[3];
+  ht_node_start(&n[0], &loop, &st, 103);
+  ht_node_start(&n[1], &loop, NULL, 104);
+  ht_node_start(&n[2], &loop, NULL, 107);
+  ggn_conn *c = dial_js(&loop, &n[0], &js);
+  assert_false(ggn_conn_muxer_via_noise(c));
+  js_cmd(&js, "conns");
+  const char *l = js_wait(&loop, &js, "CONN ", 5000);
+  assert_non_null(l);
+  assert_non_null(strstr(l, "/yamux/1.0.0"));
+  check_identify_both_ways(&loop, &n[0], &js);
+  ping_both_ways(&loop, &n[0], &js);
+  ht_run_echo(&loop, n[0].h, &js.id, 2, 100000);
+  js_stop(&loop, &js);
+  /* the js side lists none: the same, whoever dials */
+  js_start(&loop, &js, "--no-muxer-ext");
+  c = dial_js(&loop, &n[1], &js);
+  assert_false(ggn_conn_muxer_via_noise(c));
+  ping_both_ways(&loop, &n[1], &js);
+  ht_run_echo(&loop, n[1].h, &js.id, 2, 100000);
+  /* js dials a fresh node of ours (js would reuse its connection to n[1]) */
+  char ours[GG_MADDR_STR_MAX];
+  our_addr_text(&n[2], ours, sizeof(ours));
+  js_cmd(&js, "dial %s", ours);
+  assert_non_null(js_wait(&loop, &js, "DIALED ", 15000));
+  HT_RUN_UNTIL(&loop, n[2].ups == 1, 5000);
+  assert_int_equal(n[2].ups, 1);
+  assert_false(ggn_conn_outbound(n[2].last_up));
+  assert_false(ggn_conn_muxer_via_noise(n[2].last_up));
+  js_cmd(&js, "ping %s", ours);
+  assert_non_null(js_wait(&loop, &js, "PONG ", 10000));
+  js_stop(&loop, &js);
+  ht_close_nodes(&loop, n, 3);
+}
+
+static void test_echo_50x1MiB_ours_to_js(void **state) {
+  (void)state;
+  if (!have_js()) skip();
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  jspeer js;
+  js_start(&loop, &js, NULL);
+  ht_node n;
+  ht_node_start(&n, &loop, NULL, 105);
+  dial_js(&loop, &n, &js);
+  ht_run_echo(&loop, n.h, &js.id, 50, 1 << 20);
+  js_stop(&loop, &js);
+  ht_close_nodes(&loop, &n, 1);
+}
+
+static void test_echo_50x1MiB_js_to_ours(void **state) {
+  (void)state;
+  if (!have_js()) skip();
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  jspeer js;
+  js_start(&loop, &js, NULL);
+  ht_node n;
+  ht_node_start(&n, &loop, NULL, 106);
+  char ours[GG_MADDR_STR_MAX];
+  our_addr_text(&n, ours, sizeof(ours));
+  js_cmd(&js, "echo %s 50 1048576", ours);
+  const char *l = js_wait(&loop, &js, "ECHO_", 120000);
+  assert_non_null(l);
+  if (strncmp(l, "ECHO_OK 50 ", 11)) fprintf(stderr, "js: %s\n", l);
+  assert_true(!strncmp(l, "ECHO_OK 50 ", 11));
+  assert_int_equal(n.echo_streams, 50);
+  js_stop(&loop, &js);
+  ht_close_nodes(&loop, &n, 1);
+}
+
+int main(void) {
+  signal(SIGPIPE, SIG_IGN); /* as every libuv program must: a peer may close mid-write */
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_ours_dials_js),
+      cmocka_unit_test(test_js_dials_ours),
+      cmocka_unit_test(test_muxer_via_multistream_select),
+      cmocka_unit_test(test_echo_50x1MiB_ours_to_js),
+      cmocka_unit_test(test_echo_50x1MiB_js_to_ours),
+  };
+  if (!have_js())
+    fprintf(stderr, "interop: %s/node_modules missing (run scripts/setup.sh): tests skipped\n",
+            JS_DIR);
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -586,6 +586,86 @@ static void test_caps(void **s) {
   ggp_kad_del(b);
 }
 
+typedef struct allpeers {
+  gg_peerid id[4096];
+  size_t n;
+} allpeers;
+
+static void collect(const ggp_kad_peerinfo *p, gg_ts last, void *arg) {
+  (void)last;
+  allpeers *a = arg;
+  a->id[a->n++] = p->id;
+}
+
+static uint8_t cmp_target[32];
+static int cmp_by_dist(const void *x, const void *y) {
+  uint8_t hx[32], hy[32];
+  ggp_kad_hash(((const gg_peerid *)x)->b, ((const gg_peerid *)x)->len, hx);
+  ggp_kad_hash(((const gg_peerid *)y)->b, ((const gg_peerid *)y)->len, hy);
+  for (int i = 0; i < 32; i++) {
+    int a = hx[i] ^ cmp_target[i], b = hy[i] ^ cmp_target[i];
+    if (a != b) return a - b;
+  }
+  return 0;
+}
+
+/* FIND_NODE answers are exactly the k closest routing-table peers (checked by brute force). */
+static void test_find_node_is_k_closest(void **s) {
+  (void)s;
+  ggp_kad *k;
+  pair_ctx c;
+  gg_peerid self;
+  make_core(&k, &c, 1, &self, NULL);
+  gg_ts t = GG_SEC(1000);
+  const uint8_t addr[8] = {0x04, 127, 0, 0, 1, 0x06, 0x0f, 0xa1};
+  gg_slice a = {addr, 8};
+  gg_rand_seeded r;
+  gg_rand_seeded_init(&r, 99);
+  for (int i = 0; i < 2000; i++) {
+    gg_keypair kp;
+    gg_keypair_generate(&kp, &r.r);
+    ggp_kad_peerinfo pi = {{0}, &a, 1};
+    gg_peerid_from_ed25519(&pi.id, kp.pub);
+    ggp_kad_peer_seen(k, &pi, t);
+  }
+  static allpeers all;
+  all.n = 0;
+  ggp_kad_foreach_peer(k, collect, &all);
+  assert_true(all.n > 100);
+  gg_peerid from;
+  uint8_t fs[32] = {77};
+  gg_keypair kp;
+  gg_keypair_from_seed(&kp, fs);
+  gg_peerid_from_ed25519(&from, kp.pub);
+  for (int q = 0; q < 200; q++) {
+    uint8_t key[16];
+    r.r.fill(r.r.ud, key, sizeof(key));
+    KadPb__Message m = KAD_PB__MESSAGE__INIT;
+    m.has_type = m.has_key = 1;
+    m.type = KAD_PB__MESSAGE__MESSAGE_TYPE__FIND_NODE;
+    m.key.data = key;
+    m.key.len = sizeof(key);
+    uint8_t buf[64];
+    size_t n = kad_pb__message__pack(&m, buf);
+    gg_buf reply;
+    gg_buf_init(&reply, NULL, 1 << 20);
+    assert_int_equal(ggp_kad_handle_request(k, &from, buf, n, t + (gg_ts)q * GG_SEC(1), &reply), GG_OK);
+    KadPb__Message *rm = kad_pb__message__unpack(NULL, gg_buf_len(&reply), gg_buf_ptr(&reply));
+    assert_non_null(rm);
+    assert_int_equal(rm->n_closerpeers, 20);
+    ggp_kad_hash(key, sizeof(key), cmp_target);
+    qsort(all.id, all.n, sizeof(gg_peerid), cmp_by_dist);
+    for (size_t i = 0; i < 20; i++) {
+      assert_int_equal(rm->closerpeers[i]->id.len, all.id[i].len);
+      assert_memory_equal(rm->closerpeers[i]->id.data, all.id[i].b, all.id[i].len);
+    }
+    kad_pb__message__free_unpacked(rm, NULL);
+    gg_buf_free(&reply);
+  }
+  ggp_kad_del(k);
+  gg_buf_free(&c.last_msg);
+}
+
 static void test_refresh_keys(void **s) {
   (void)s;
   ggp_kad *k;
@@ -615,6 +695,7 @@ int main(void) {
       cmocka_unit_test(test_bucket_replacement),
       cmocka_unit_test(test_caps),
       cmocka_unit_test(test_refresh_keys),
+      cmocka_unit_test(test_find_node_is_k_closest),
       cmocka_unit_test(test_sim_lookups_200),
       cmocka_unit_test(test_sim_churn_and_unresponsive),
       cmocka_unit_test(test_sim_expiry_and_republish),

@@ -560,23 +560,53 @@ static int cmp_dist(const void *a, const void *b) {
   return memcmp(((const distent *)a)->dist, ((const distent *)b)->dist, 32);
 }
 
-/* The up-to-max routing-table entries closest to target, nearest first; returns how many.
- * *out is allocated (free with gg_free) unless 0 is returned. */
+/* Appends bucket b's entries to d (with their distance to target). */
+static size_t gather(const bucket *b, const uint8_t target[32], distent *d, size_t n) {
+  for (size_t i = 0; b && i < b->n; i++) {
+    xor32(d[n].dist, b->e[i]->hash, target);
+    d[n].e = b->e[i];
+    n++;
+  }
+  return n;
+}
+
+/*
+ * The up-to-max routing-table entries closest to target, nearest first; returns how many.
+ * *out is allocated (free with gg_free) unless 0 is returned.
+ *
+ * Buckets give the order without looking at every entry. Let x = sha256(self) XOR target and
+ * c = cpl(self, target). Bucket c holds the peers sharing at least c+1 bits with the target:
+ * closest. A bucket i > c shares exactly c bits with it, and past bit c its entries match x up
+ * to bit i-1 and differ at bit i: so bucket i precedes every deeper bucket when bit i of x is 1
+ * and follows them all when it is 0. Buckets i < c share exactly i bits, deeper first. Each
+ * bucket is one group; groups are taken in that order and only those needed are sorted.
+ */
 static size_t rt_closest(const ggp_kad *kad, const uint8_t target[32], size_t max, distent **out) {
   *out = NULL;
-  if (!kad->rt_count) return 0;
+  if (!kad->rt_count || !max) return 0;
   distent *d = gg_malloc(kad->mem, kad->rt_count * sizeof(*d));
   if (!d) return 0;
-  size_t n = 0;
-  for (int c = 0; c < GGP_KAD_KEYBITS; c++) {
-    const bucket *b = kad->buckets[c];
-    for (size_t i = 0; b && i < b->n; i++) {
-      xor32(d[n].dist, b->e[i]->hash, target);
-      d[n].e = b->e[i];
-      n++;
-    }
+  uint8_t x[32];
+  xor32(x, kad->self_hash, target);
+  unsigned c = ggp_kad_cpl(kad->self_hash, target);
+  if (c > 255) c = 255;
+  unsigned order[GGP_KAD_KEYBITS], no = 0;
+  order[no++] = c;
+  /* buckets above c: ones with bit i of x set ascending, then the others descending */
+  unsigned zeros[GGP_KAD_KEYBITS], nz = 0;
+  for (unsigned i = c + 1; i < GGP_KAD_KEYBITS; i++) {
+    if (!kad->buckets[i] || !kad->buckets[i]->n) continue;
+    if (x[i / 8] & (0x80 >> (i % 8))) order[no++] = i;
+    else zeros[nz++] = i;
   }
-  qsort(d, n, sizeof(*d), cmp_dist);
+  while (nz) order[no++] = zeros[--nz];
+  for (unsigned i = c; i-- > 0;) order[no++] = i;
+  size_t n = 0;
+  for (unsigned g = 0; g < no && n < max; g++) {
+    size_t before = n;
+    n = gather(kad->buckets[order[g]], target, d, n);
+    if (n - before > 1) qsort(d + before, n - before, sizeof(*d), cmp_dist);
+  }
   *out = d;
   return n < max ? n : max;
 }

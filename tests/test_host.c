@@ -24,7 +24,6 @@
 #include "ggen/yamux.h"
 #include "net/host_int.h"
 
-
 static void test_connect_identify_ping(void **state) {
   (void)state;
   uv_loop_t loop;
@@ -73,6 +72,66 @@ static void test_connect_identify_ping(void **state) {
   ht_close_nodes(&loop, n, 2);
 }
 
+/* ---- observers
+ * ----------------------------------------------------------------------------------------- */
+
+typedef struct obs_count {
+  int ups, downs, idents;
+  int remove_on_ident; /* removes itself from inside its identify callback */
+} obs_count;
+
+static void obs_up(ggn_host *h, ggn_conn *c, void *ud) {
+  (void)h, (void)c;
+  ((obs_count *)ud)->ups++;
+}
+static void obs_down(ggn_host *h, ggn_conn *c, int err, void *ud) {
+  (void)h, (void)c, (void)err;
+  ((obs_count *)ud)->downs++;
+}
+static void obs_ident(ggn_host *h, ggn_conn *c, const ggp_identify_msg *m, void *ud) {
+  (void)c;
+  obs_count *o = ud;
+  o->idents++;
+  assert_true(m->n_protocols > 0);
+  if (o->remove_on_ident) assert_int_equal(ggn_host_unobserve(h, o), GG_OK);
+}
+
+static void test_observers(void **state) {
+  (void)state;
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  ht_node n[2];
+  ht_node_start(&n[0], &loop, NULL, 11);
+  ht_node_start(&n[1], &loop, NULL, 12);
+  static const ggn_host_callbacks ocb = {obs_up, obs_down, obs_ident};
+  obs_count a = {0}, b = {.remove_on_ident = 1};
+  assert_int_equal(ggn_host_observe(n[0].h, &ocb, &a), GG_OK);
+  assert_int_equal(ggn_host_observe(n[0].h, &ocb, &b), GG_OK);
+  assert_int_equal(ggn_host_observe(n[0].h, NULL, &b), GG_EINVAL);
+  ht_connect_nodes(&loop, &n[0], &n[1]);
+  HT_RUN_UNTIL(&loop, a.idents && n[0].idents, 5000);
+  /* the host's own callbacks still run, and every observer saw the same events */
+  assert_int_equal(n[0].ups, 1);
+  assert_int_equal(n[0].idents, 1);
+  assert_int_equal(a.ups, 1);
+  assert_int_equal(b.ups, 1);
+  assert_int_equal(a.idents, 1);
+  assert_int_equal(b.idents, 1);
+  /* b removed itself: it sees nothing more; a sees the connection go down */
+  assert_int_equal(ggn_host_unobserve(n[0].h, &b), GG_ENOTFOUND);
+  ggn_conn_close(ggn_host_conn_to(n[0].h, ggn_host_peer_id(n[1].h)));
+  HT_RUN_UNTIL(&loop, a.downs, 5000);
+  assert_int_equal(a.downs, 1);
+  assert_int_equal(b.downs, 0);
+  /* slots are reused; the table has a fixed size */
+  obs_count more[GGN_MAX_OBSERVERS];
+  int ok = 0;
+  for (int i = 0; i < GGN_MAX_OBSERVERS; i++)
+    ok += ggn_host_observe(n[0].h, &ocb, &more[i]) == GG_OK;
+  assert_int_equal(ok, GGN_MAX_OBSERVERS - 1); /* a still holds one */
+  ht_close_nodes(&loop, n, 2);
+}
+
 static void test_echo_streams(void **state) {
   (void)state;
   uv_loop_t loop;
@@ -101,7 +160,8 @@ static void test_echo_50x1MiB(void **state) {
   ht_close_nodes(&loop, n, 2);
 }
 
-/* ---- muxer negotiation ------------------------------------------------------------------------------ */
+/* ---- muxer negotiation
+ * ------------------------------------------------------------------------------ */
 
 static void test_muxer_via_mss(void **state) {
   (void)state;
@@ -110,9 +170,9 @@ static void test_muxer_via_mss(void **state) {
   ht_node n[3];
   ggn_host_settings st = ht_base_settings();
   st.no_noise_muxers = 1;
-  ht_node_start(&n[0], &loop, &st, 7);   /* lists no muxer in Noise */
-  ht_node_start(&n[1], &loop, NULL, 8);  /* lists yamux */
-  ht_node_start(&n[2], &loop, &st, 9);   /* lists no muxer */
+  ht_node_start(&n[0], &loop, &st, 7);  /* lists no muxer in Noise */
+  ht_node_start(&n[1], &loop, NULL, 8); /* lists yamux */
+  ht_node_start(&n[2], &loop, &st, 9);  /* lists no muxer */
   /* either side without the extension: multistream-select on the secured channel */
   ggn_conn *c = ht_connect_nodes(&loop, &n[0], &n[1]);
   assert_false(ggn_conn_muxer_via_noise(c));
@@ -126,7 +186,8 @@ static void test_muxer_via_mss(void **state) {
   ht_close_nodes(&loop, n, 3);
 }
 
-/* ---- protocol negotiation ----------------------------------------------------------------------------- */
+/* ---- protocol negotiation
+ * ----------------------------------------------------------------------------- */
 
 typedef struct open_res {
   int done, err;
@@ -173,7 +234,8 @@ static void test_unknown_protocol_na(void **state) {
   ht_close_nodes(&loop, n, 2);
 }
 
-/* ---- stream reset, messages ---------------------------------------------------------------------------- */
+/* ---- stream reset, messages
+ * ---------------------------------------------------------------------------- */
 
 typedef struct msg_sink {
   int msgs, closed, close_err;
@@ -267,7 +329,8 @@ static void test_messages_and_reset(void **state) {
   ht_close_nodes(&loop, n, 2);
 }
 
-/* ---- raw sockets for misbehaving peers --------------------------------------------------------------- */
+/* ---- raw sockets for misbehaving peers
+ * --------------------------------------------------------------- */
 
 static uint16_t node_port(const ht_node *n) {
   gg_maddr_dial d;
@@ -343,8 +406,8 @@ static void test_silent_peer_dropped(void **state) {
 }
 
 /* Sends bad bytes on a raw connection while a real peer stays connected and served. */
-static void bad_input_case(uv_loop_t *loop, ht_node *n, const void *bytes, size_t len, int close_after,
-                           const char *expect_log) {
+static void bad_input_case(uv_loop_t *loop, ht_node *n, const void *bytes, size_t len,
+                           int close_after, const char *expect_log) {
   ht_log_reset();
   int fd = raw_connect(loop, node_port(&n[0]));
   raw_send(fd, bytes, len);
@@ -376,13 +439,15 @@ static void test_bad_input_closes_only_that_connection(void **state) {
   /* ('G' reads as a 71-byte length: send more than that) */
   const char http[] = "GET / HTTP/1.1\r\nHost: example.org\r\nUser-Agent: curl/7.88.1\r\n"
                       "Accept: */*\r\nConnection: close\r\n\r\n";
-  bad_input_case(&loop, n, http, sizeof(http) - 1, 0, "peer violated the protocol during security negotiation");
+  bad_input_case(&loop, n, http, sizeof(http) - 1, 0,
+                 "peer violated the protocol during security negotiation");
   /* oversized: a multistream message announcing 5000 bytes */
   const uint8_t big[] = {0x88, 0x27, '/', 'x', 'x', 'x'};
   bad_input_case(&loop, n, big, sizeof(big), 0, "over the size limit during security negotiation");
   /* truncated: a valid header and /noise, then half a Noise message and EOF */
   const uint8_t trunc[] = "\x13/multistream/1.0.0\n\x07/noise\n\x00\x20\x01\x02\x03";
-  bad_input_case(&loop, n, trunc, sizeof(trunc) - 1, 1, "peer closed the connection during the handshake (truncated)");
+  bad_input_case(&loop, n, trunc, sizeof(trunc) - 1, 1,
+                 "peer closed the connection during the handshake (truncated)");
   /* garbage inside Noise: a well-framed message 1 followed by a bogus message 3 */
   uint8_t noise_bad[22 + 2 + 32 + 2 + 64];
   memcpy(noise_bad, "\x13/multistream/1.0.0\n\x07/noise\n", 28);
@@ -433,10 +498,10 @@ static void test_yamux_garbage(void **state) {
   ht_log_reset();
   static uint8_t flood[12 + 65536];
   memset(flood, 0, sizeof(flood));
-  flood[1] = 0;              /* DATA */
-  flood[3] = 1;              /* SYN */
-  flood[7] = 101;            /* stream 101 */
-  flood[8] = 0x00;           /* length 0x00100000 = 1 MiB announced, more than 256 KiB */
+  flood[1] = 0;    /* DATA */
+  flood[3] = 1;    /* SYN */
+  flood[7] = 101;  /* stream 101 */
+  flood[8] = 0x00; /* length 0x00100000 = 1 MiB announced, more than 256 KiB */
   flood[9] = 0x10;
   for (int i = 0; i < 5; i++)
     ggn_conn_send_secure(bad, flood, i == 0 ? sizeof(flood) : sizeof(flood) - 12);
@@ -447,7 +512,8 @@ static void test_yamux_garbage(void **state) {
   ht_close_nodes(&loop, n, 3);
 }
 
-/* ---- connection manager ------------------------------------------------------------------------------ */
+/* ---- connection manager
+ * ------------------------------------------------------------------------------ */
 
 static void test_limits_and_trimming(void **state) {
   (void)state;
@@ -541,7 +607,8 @@ static void test_stream_limit(void **state) {
   ht_close_nodes(&loop, n, 2);
 }
 
-/* ---- dialing -------------------------------------------------------------------------------------------- */
+/* ---- dialing
+ * -------------------------------------------------------------------------------------------- */
 
 static void test_dial_timeout_and_errors(void **state) {
   (void)state;
@@ -626,7 +693,8 @@ static void test_dial_wrong_peer(void **state) {
   ht_close_nodes(&loop, n, 3);
 }
 
-/* ---- latency injection ------------------------------------------------------------------------------------ */
+/* ---- latency injection
+ * ------------------------------------------------------------------------------------ */
 
 static void test_latency_injection(void **state) {
   (void)state;
@@ -682,8 +750,10 @@ static void test_drop_fraction(void **state) {
   int ok = 0, lost = 0;
   for (int i = 0; i < 10; i++) {
     assert_int_equal(r[i].done, 1);
-    if (r[i].err == GG_OK) ok++;
-    else if (r[i].err == GG_ETIMEDOUT) lost++;
+    if (r[i].err == GG_OK)
+      ok++;
+    else if (r[i].err == GG_ETIMEDOUT)
+      lost++;
   }
   assert_int_equal(ok + lost, 10);
   assert_true(ok >= 1 && lost >= 1);
@@ -694,6 +764,7 @@ int main(void) {
   signal(SIGPIPE, SIG_IGN); /* as every libuv program must: a peer may close mid-write */
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_connect_identify_ping),
+      cmocka_unit_test(test_observers),
       cmocka_unit_test(test_echo_streams),
       cmocka_unit_test(test_echo_50x1MiB),
       cmocka_unit_test(test_muxer_via_mss),

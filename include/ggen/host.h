@@ -98,6 +98,17 @@ typedef struct ggn_host_callbacks {
 
 /* ---- host ---------------------------------------------------------------------------------- */
 
+/*
+ * Observers: services built on the host (Kademlia, Gossipsub) watch connections and identify
+ * results without owning the host's callbacks. cb (copied) gets the same events, after the
+ * host's own callbacks, with ud. At most 8 observers. GG_OK, GG_EINVAL, GG_ELIMIT.
+ * An observer may remove itself, or another, from inside a callback.
+ */
+int ggn_host_observe(ggn_host *h, const ggn_host_callbacks *cb, void *ud);
+
+/* Removes the observer registered with ud. GG_OK or GG_ENOTFOUND. */
+int ggn_host_unobserve(ggn_host *h, void *ud);
+
 /* Creates a host on loop. cb may be NULL. Nothing listens yet. Returns GG_OK, GG_EINVAL
  * (no identity, low water above high water, high water above max_conns), GG_ENOMEM;
  * on failure *ph is untouched. */

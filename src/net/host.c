@@ -196,6 +196,53 @@ size_t ggn_host_protocols(const ggn_host *h, const char **out, size_t cap) {
   return n;
 }
 
+/* ---- observers ------------------------------------------------------------------------------------ */
+
+/* Observers are slots that never move, so one may remove itself (or another) from inside its
+ * callback: the loops below read each slot when they reach it. */
+
+int ggn_host_observe(ggn_host *h, const ggn_host_callbacks *cb, void *ud) {
+  if (!cb) return GG_EINVAL;
+  for (int i = 0; i < GGN_MAX_OBSERVERS; i++) {
+    if (h->obs[i].used) continue;
+    h->obs[i].cb = *cb;
+    h->obs[i].ud = ud;
+    h->obs[i].used = 1;
+    return GG_OK;
+  }
+  return GG_ELIMIT;
+}
+
+int ggn_host_unobserve(ggn_host *h, void *ud) {
+  for (int i = 0; i < GGN_MAX_OBSERVERS; i++) {
+    if (h->obs[i].used && h->obs[i].ud == ud) {
+      memset(&h->obs[i], 0, sizeof(h->obs[i]));
+      return GG_OK;
+    }
+  }
+  return GG_ENOTFOUND;
+}
+
+void ggn_host_notify_up(ggn_host *h, ggn_conn *c) {
+  if (h->cb.on_conn_up) h->cb.on_conn_up(h, c, h->ud);
+  for (int i = 0; i < GGN_MAX_OBSERVERS; i++)
+    if (h->obs[i].used && h->obs[i].cb.on_conn_up) h->obs[i].cb.on_conn_up(h, c, h->obs[i].ud);
+}
+
+void ggn_host_notify_down(ggn_host *h, ggn_conn *c, int err) {
+  if (h->cb.on_conn_down) h->cb.on_conn_down(h, c, err, h->ud);
+  for (int i = 0; i < GGN_MAX_OBSERVERS; i++)
+    if (h->obs[i].used && h->obs[i].cb.on_conn_down)
+      h->obs[i].cb.on_conn_down(h, c, err, h->obs[i].ud);
+}
+
+void ggn_host_notify_identify(ggn_host *h, ggn_conn *c, const ggp_identify_msg *m) {
+  if (h->cb.on_identify) h->cb.on_identify(h, c, m, h->ud);
+  for (int i = 0; i < GGN_MAX_OBSERVERS; i++)
+    if (h->obs[i].used && h->obs[i].cb.on_identify)
+      h->obs[i].cb.on_identify(h, c, m, h->obs[i].ud);
+}
+
 /* ---- connections: creation, upgrade, end -------------------------------------------------------- */
 
 static ggn_conn *conn_alloc(ggn_host *h, int outbound) {
@@ -292,7 +339,7 @@ void ggn_host_conn_upgraded(ggn_conn *c) {
     gg_free(h->mem, job);
   }
   ggn_services_conn_up(c);
-  if (h->cb.on_conn_up) h->cb.on_conn_up(h, c, h->ud);
+  ggn_host_notify_up(h, c);
   answer_all(h, w, c, GG_OK, 0);
   host_trim(h);
 }
@@ -312,7 +359,7 @@ void ggn_host_conn_freed(ggn_conn *c) {
       p->last_seen = ggn_now();
     }
     ggn_streams_conn_down(c, err == GG_OK ? GG_ECLOSED : err);
-    if (h->cb.on_conn_down) h->cb.on_conn_down(h, c, err, h->ud);
+    ggn_host_notify_down(h, c, err);
   } else {
     int derr = err == GG_OK ? GG_ECANCELED : err;
     answer_all(h, c->waiters, NULL, derr, 0);

@@ -27,6 +27,7 @@
 #define GGN_MAX_LISTENERS 16
 #define GGN_MAX_PROTOCOLS 256
 #define GGN_MAX_LISTEN_ADDRS 64
+#define GGN_MAX_OBSERVERS 8
 
 #define container_of(p, T, m) ((T *)((char *)(p) - offsetof(T, m)))
 
@@ -161,11 +162,19 @@ typedef struct ggn_deferred {
 
 typedef struct ggn_dns ggn_dns; /* a DNS resolution for a dial (host.c) */
 
+/* A service watching connection and identify events (ggn_host_observe). */
+typedef struct ggn_observer {
+  ggn_host_callbacks cb;
+  void *ud;
+  int used;
+} ggn_observer;
+
 struct ggn_host {
   uv_loop_t *loop;
   ggn_host_settings st;
   ggn_host_callbacks cb;
   void *ud;
+  ggn_observer obs[GGN_MAX_OBSERVERS]; /* slots; a removed one is reused, never moved */
   gg_keypair key;
   gg_peerid id;
   uint8_t pubkey_pb[GG_PUBKEY_PB_ED25519];
@@ -203,6 +212,10 @@ struct ggn_host {
 
 /* host.c */
 void ggn_host_mark_dirty(ggn_conn *c);
+/* Reports an event to the host's callbacks, then to every observer. */
+void ggn_host_notify_up(ggn_host *h, ggn_conn *c);
+void ggn_host_notify_down(ggn_host *h, ggn_conn *c, int err);
+void ggn_host_notify_identify(ggn_host *h, ggn_conn *c, const ggp_identify_msg *m);
 const ggn_proto *ggn_host_find_proto(const ggn_host *h, const char *name, size_t len);
 void ggn_host_conn_upgraded(ggn_conn *c);
 void ggn_host_conn_freed(ggn_conn *c);

@@ -71,7 +71,7 @@ static void id_msg(ggn_stream *s, const uint8_t *m, size_t n, void *ud) {
   ggn_logf(&h->log, GGN_LOG_DEBUG, "identify from %s: %s, %zu addresses, %zu protocols",
            gg_peerid_short(&c->peer), msg->agent_version ? msg->agent_version : "?",
            msg->n_listen_addrs, msg->n_protocols);
-  if (h->cb.on_identify) h->cb.on_identify(h, c, msg, h->ud);
+  ggn_host_notify_identify(h, c, msg);
   ggp_identify_msg_free(msg);
 }
 

@@ -12,6 +12,7 @@
 #include "ggen/err.h"
 #include "ggen/kad.h"
 #include "ggen/kadsim.h"
+#include "ggen/multihash.h"
 #include "kad.pb-c.h"
 
 /* ---- a test namespace: values are accepted up to the size cap; the larger value wins ---- */
@@ -217,6 +218,60 @@ static void test_wire_put_get_provide(void **s) {
   gg_buf_free(&cb.last_msg);
   gg_buf_free(&cc.last_msg);
   assert_int_equal(fm.live, 0);
+}
+
+/* A node's own provider entries, reloaded after a restart with the previous run's addresses,
+ * are announced with its current ones (GET_PROVIDERS replies and local lookups). */
+static void test_own_provider_current_addrs(void **s) {
+  (void)s;
+  ggp_kad *a, *b;
+  pair_ctx ca, cb;
+  gg_peerid ida, idb;
+  make_core(&a, &ca, 1, &ida, NULL);
+  make_core(&b, &cb, 2, &idb, NULL);
+  gg_ts t = GG_SEC(1700000000);
+  uint8_t key[GG_MH_SHA256_LEN];
+  gg_mh_sha256((const uint8_t *)"content", 7, key);
+  const uint8_t old_addr[8] = {0x04, 10, 9, 9, 9, 0x06, 0x00, 0x50};
+  gg_slice oa = {old_addr, 8};
+  ggp_kad_peerinfo self_old = {ida, &oa, 1};
+  assert_int_equal(ggp_kad_load_provider(a, key, sizeof(key), &self_old, t + GG_SEC(3600), t), GG_OK);
+  /* make_core set a's current address: 127.0.0.1 ending in the seed byte */
+  const uint8_t cur_addr[8] = {0x04, 127, 0, 0, 1, 0x06, 0x0f, 0xa1};
+  /* b asks a */
+  gg_buf req, reply;
+  gg_buf_init(&req, NULL, 1024);
+  gg_buf_init(&reply, NULL, 1 << 16);
+  KadPb__Message m;
+  kad_pb__message__init(&m);
+  m.has_type = 1;
+  m.type = KAD_PB__MESSAGE__MESSAGE_TYPE__GET_PROVIDERS;
+  m.has_key = 1;
+  m.key.data = key;
+  m.key.len = sizeof(key);
+  uint8_t *enc = gg_buf_tail(&req, kad_pb__message__get_packed_size(&m));
+  gg_buf_commit(&req, kad_pb__message__pack(&m, enc));
+  assert_int_equal(ggp_kad_handle_request(a, &idb, gg_buf_ptr(&req), gg_buf_len(&req), t, &reply), GG_OK);
+  KadPb__Message *r = kad_pb__message__unpack(NULL, gg_buf_len(&reply), gg_buf_ptr(&reply));
+  assert_non_null(r);
+  assert_int_equal(r->n_providerpeers, 1);
+  assert_int_equal(r->providerpeers[0]->n_addrs, 1);
+  assert_int_equal(r->providerpeers[0]->addrs[0].len, 8);
+  assert_memory_equal(r->providerpeers[0]->addrs[0].data, cur_addr, 8);
+  kad_pb__message__free_unpacked(r, NULL);
+  /* the local lookup reports the same */
+  uint64_t q;
+  assert_int_equal(ggp_kad_get_providers(a, key, sizeof(key), 1, t, &q), GG_OK);
+  ggp_kad_handle_expiry(a, t);
+  assert_int_equal(ca.done, 1);
+  assert_int_equal(ca.res.err, GG_OK);
+  assert_int_equal(ca.res.nproviders, 1);
+  gg_buf_free(&req);
+  gg_buf_free(&reply);
+  gg_buf_free(&ca.last_msg);
+  gg_buf_free(&cb.last_msg);
+  ggp_kad_del(a);
+  ggp_kad_del(b);
 }
 
 static void test_bad_messages_and_rate_limit(void **s) {
@@ -692,6 +747,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_wire_put_get_provide),
       cmocka_unit_test(test_bad_messages_and_rate_limit),
+      cmocka_unit_test(test_own_provider_current_addrs),
       cmocka_unit_test(test_bucket_replacement),
       cmocka_unit_test(test_caps),
       cmocka_unit_test(test_refresh_keys),

@@ -705,6 +705,13 @@ static int valid_multihash(const uint8_t *k, size_t klen) {
   return klen <= 128 && gg_mh_decode(k, klen, &mh) == GG_OK;
 }
 
+/* The addresses to announce for a provider entry: our own entries follow our current
+ * addresses (entries reloaded after a restart carry the previous run's, e.g. another port). */
+static const addrs *prov_addrs(const ggp_kad *kad, const provider *p) {
+  if (kad->self_addrs->n > 0 && gg_peerid_eq(&p->id, &kad->self)) return kad->self_addrs;
+  return p->addrs;
+}
+
 /* Adds or refreshes a provider of key. GG_OK, GG_ELIMIT, GG_ENOMEM. */
 static int store_provider(ggp_kad *kad, const uint8_t *key, size_t klen,
                           const ggp_kad_peerinfo *p, gg_ts expires, int notify) {
@@ -1623,7 +1630,7 @@ static int handle_msg(ggp_kad *kad, const gg_peerid *from, KadPb__Message *m, co
     if (rv == GG_OK) rv = pblist_init(kad, &provs, np + 1);
     if (rv == GG_OK && ps) {
       for (size_t i = 0; i < ps->n; i++)
-        if (ps->v[i].expires > ts) pblist_add(&provs, &ps->v[i].id, ps->v[i].addrs);
+        if (ps->v[i].expires > ts) pblist_add(&provs, &ps->v[i].id, prov_addrs(kad, &ps->v[i]));
     }
     r.n_providerpeers = provs.n;
     r.providerpeers = provs.ptrs;
@@ -1768,8 +1775,10 @@ int ggp_kad_get_providers(ggp_kad *kad, const uint8_t *key, size_t klen, size_t 
   }
   provset *ps = gg_map_get(&kad->providers, key, klen); /* local providers first */
   for (size_t i = 0; ps && i < ps->n; i++)
-    if (ps->v[i].expires > ts)
-      got_provider(kad, q, &ps->v[i].id, ps->v[i].addrs->v, ps->v[i].addrs->n);
+    if (ps->v[i].expires > ts) {
+      const addrs *a = prov_addrs(kad, &ps->v[i]);
+      got_provider(kad, q, &ps->v[i].id, a->v, a->n);
+    }
   return start_query(kad, q, ts, qid);
 }
 

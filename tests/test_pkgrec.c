@@ -71,7 +71,7 @@ static void test_keys(void **s) {
   assert_int_equal(ggm_pkgrec_key("abc", "1.0.0", &tiny), GG_ETOOBIG);
   assert_int_equal(gg_buf_len(&tiny), 0);
   gg_buf_free(&tiny);
-  static const char *bad[] = {"/ggen-pkg/", "/ggen-pkg/a", "/ggen-pkg/@1", "/ggen-pkg/a@",
+  static const char *bad[] = {"/ggen-pkg/",   "/ggen-pkg/a",  "/ggen-pkg/@1",    "/ggen-pkg/a@",
                               "/ggen-pk/a@1", "ggen-pkg/a@1", "/ggen-pkg/a@1@2", "/ggen-pkg/a/b@1"};
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
     assert_int_equal(ggm_pkgrec_parse_key((const uint8_t *)bad[i], strlen(bad[i]), NULL, NULL),
@@ -84,16 +84,18 @@ static void test_validate(void **s) {
   gg_buf k, v;
   key_of("io.ggen.demo", "1.0.0", &k);
   record("io.ggen.demo", "1.0.0", 1767225600, 1, &v);
-  assert_int_equal(ggm_pkgrec_validate(gg_buf_ptr(&k), gg_buf_len(&k), gg_buf_ptr(&v), gg_buf_len(&v)),
-                   GG_OK);
+  assert_int_equal(
+      ggm_pkgrec_validate(gg_buf_ptr(&k), gg_buf_len(&k), gg_buf_ptr(&v), gg_buf_len(&v)), GG_OK);
   /* the record of another version or package under this key */
   gg_buf k2, k3;
   key_of("io.ggen.demo", "1.0.1", &k2);
   key_of("io.ggen.demox", "1.0.0", &k3);
-  assert_int_equal(ggm_pkgrec_validate(gg_buf_ptr(&k2), gg_buf_len(&k2), gg_buf_ptr(&v), gg_buf_len(&v)),
-                   GG_EINVAL);
-  assert_int_equal(ggm_pkgrec_validate(gg_buf_ptr(&k3), gg_buf_len(&k3), gg_buf_ptr(&v), gg_buf_len(&v)),
-                   GG_EINVAL);
+  assert_int_equal(
+      ggm_pkgrec_validate(gg_buf_ptr(&k2), gg_buf_len(&k2), gg_buf_ptr(&v), gg_buf_len(&v)),
+      GG_EINVAL);
+  assert_int_equal(
+      ggm_pkgrec_validate(gg_buf_ptr(&k3), gg_buf_len(&k3), gg_buf_ptr(&v), gg_buf_len(&v)),
+      GG_EINVAL);
   /* a flipped byte anywhere: never accepted */
   for (size_t i = 0; i < gg_buf_len(&v); i++) {
     gg_buf_ptr(&v)[i] ^= 0x01;
@@ -102,12 +104,12 @@ static void test_validate(void **s) {
     gg_buf_ptr(&v)[i] ^= 0x01;
   }
   /* garbage, empty, malformed key */
-  assert_int_not_equal(ggm_pkgrec_validate(gg_buf_ptr(&k), gg_buf_len(&k), (const uint8_t *)"xyz", 3),
-                       GG_OK);
+  assert_int_not_equal(
+      ggm_pkgrec_validate(gg_buf_ptr(&k), gg_buf_len(&k), (const uint8_t *)"xyz", 3), GG_OK);
   assert_int_not_equal(ggm_pkgrec_validate(gg_buf_ptr(&k), gg_buf_len(&k), NULL, 0), GG_OK);
-  assert_int_equal(ggm_pkgrec_validate((const uint8_t *)"/ggen-pkg/x", 11, gg_buf_ptr(&v),
-                                       gg_buf_len(&v)),
-                   GG_EINVAL);
+  assert_int_equal(
+      ggm_pkgrec_validate((const uint8_t *)"/ggen-pkg/x", 11, gg_buf_ptr(&v), gg_buf_len(&v)),
+      GG_EINVAL);
   gg_buf_free(&k);
   gg_buf_free(&k2);
   gg_buf_free(&k3);
@@ -191,18 +193,18 @@ static void test_in_core(void **s) {
   record("io.ggen.demo", "2.0.0", 3000, 1, &v2);
   gg_ts now = GG_SEC(1767225600);
   /* unknown namespace before registration */
-  assert_int_not_equal(
-      ggp_kad_put_value(kad, gg_buf_ptr(&k), gg_buf_len(&k), gg_buf_ptr(&v1), gg_buf_len(&v1), now, NULL),
-      GG_OK);
+  assert_int_not_equal(ggp_kad_put_value(kad, gg_buf_ptr(&k), gg_buf_len(&k), gg_buf_ptr(&v1),
+                                         gg_buf_len(&v1), now, NULL),
+                       GG_OK);
   ggp_kad_validator v;
   ggm_pkgrec_validator(&v);
   assert_int_equal(ggp_kad_add_validator(kad, &v), GG_OK);
+  assert_int_equal(ggp_kad_put_value(kad, gg_buf_ptr(&k), gg_buf_len(&k), gg_buf_ptr(&v2),
+                                     gg_buf_len(&v2), now, NULL),
+                   GG_OK);
   assert_int_equal(
-      ggp_kad_put_value(kad, gg_buf_ptr(&k), gg_buf_len(&k), gg_buf_ptr(&v2), gg_buf_len(&v2), now, NULL),
-      GG_OK);
-  assert_int_equal(ggp_kad_put_value(kad, gg_buf_ptr(&k), gg_buf_len(&k), (const uint8_t *)"x", 1, now,
-                                     NULL),
-                   GG_EPARSE);
+      ggp_kad_put_value(kad, gg_buf_ptr(&k), gg_buf_len(&k), (const uint8_t *)"x", 1, now, NULL),
+      GG_EPARSE);
   /* a remote PUT of the older record does not replace the newer one (the reply echoes it) */
   gg_buf put, reply;
   put_msg(&k, &v1, &put);
@@ -211,8 +213,8 @@ static void test_in_core(void **s) {
   keypair(&okp, 10);
   gg_peerid other;
   gg_peerid_from_ed25519(&other, okp.pub);
-  assert_int_equal(ggp_kad_handle_request(kad, &other, gg_buf_ptr(&put), gg_buf_len(&put), now, &reply),
-                   GG_OK);
+  assert_int_equal(
+      ggp_kad_handle_request(kad, &other, gg_buf_ptr(&put), gg_buf_len(&put), now, &reply), GG_OK);
   gg_buf_free(&put);
   /* a remote PUT of a tampered record is refused (the glue resets the stream) */
   gg_buf bad;

@@ -97,14 +97,12 @@ size_t ggm_pkgrec_select(const uint8_t *key, size_t klen, const gg_slice *vals, 
   return best;
 }
 
-static int v_validate(void *vud, const uint8_t *key, size_t klen, const uint8_t *val,
-                      size_t vlen) {
+static int v_validate(void *vud, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen) {
   (void)vud;
   return ggm_pkgrec_validate(key, klen, val, vlen);
 }
 
-static size_t v_select(void *vud, const uint8_t *key, size_t klen, const gg_slice *vals,
-                       size_t n) {
+static size_t v_select(void *vud, const uint8_t *key, size_t klen, const gg_slice *vals, size_t n) {
   (void)vud;
   return ggm_pkgrec_select(key, klen, vals, n);
 }

@@ -79,6 +79,8 @@ int cli_exit_for(int err) {
   case GG_EUNREACHABLE:
   case GG_ENOPROTO: return CLI_NETWORK;
   case GG_EEXIST:
+  case GG_EUNSAT:
+  case GG_ECONFLICT:
   case GG_EOWNER: return CLI_CONFLICT;
   case GG_EINTEGRITY:
   case GG_EUNSAFE:

@@ -35,6 +35,7 @@
   X(UNSAT, -27, "dependencies cannot be satisfied", SOFT)                                \
   X(RESET, -28, "stream reset by the peer", SOFT)                                        \
   X(UNREACHABLE, -29, "peer unreachable (refused, no route, no address)", SOFT)          \
+  X(CONFLICT, -30, "conflicts with the lockfile or the installed packs", SOFT)           \
   X(PROTO, -40, "peer violated the protocol", PEER)                                      \
   X(TOOBIG, -41, "peer sent a message over the size limit", PEER)                        \
   X(BADSIG, -42, "peer sent an invalid signature", PEER)                                 \

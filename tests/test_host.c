@@ -201,6 +201,32 @@ static void open_cb(ggn_stream *s, int err, void *ud) {
   r->s = s;
 }
 
+typedef struct stream_watch {
+  int opened, open_err, closed, err;
+  size_t bytes;
+} stream_watch;
+
+static void watch_data(ggn_stream *s, const uint8_t *p, size_t n, void *ud) {
+  ((stream_watch *)ud)->bytes += n;
+}
+
+static void watch_close(ggn_stream *s, int err, void *ud) {
+  stream_watch *w = ud;
+  w->closed++;
+  w->err = err;
+}
+
+/* Opens with watching callbacks and writes a line at once (a request). */
+static void watch_open(ggn_stream *s, int err, void *ud) {
+  static const ggn_stream_callbacks wcb = {.on_data = watch_data, .on_close = watch_close};
+  stream_watch *w = ud;
+  w->opened++;
+  w->open_err = err;
+  if (!s) return;
+  ggn_stream_set_callbacks(s, &wcb, w);
+  assert_int_equal(ggn_stream_write(s, "hello\n", 6), 0);
+}
+
 static void test_unknown_protocol_na(void **state) {
   (void)state;
   uv_loop_t loop;
@@ -217,13 +243,19 @@ static void test_unknown_protocol_na(void **state) {
   assert_int_equal(r.done, 1);
   assert_int_equal(r.err, GG_ENOPROTO);
   assert_null(r.s);
-  /* a handler removed is refused the same way; the connection stays up for the rest */
+  /* A handler removed is refused the same way; the connection stays up for the rest. The
+   * peer's identify still lists it, so the stream is proposed optimistically: handed over at
+   * once, then ended with GG_ENOPROTO when the "na" arrives, before any data is delivered. */
   assert_int_equal(ggn_host_unhandle(n[1].h, ECHO_P), GG_OK);
   static const char *const echo[] = {ECHO_P};
-  memset(&r, 0, sizeof(r));
-  ggn_host_open_stream(n[0].h, ggn_host_peer_id(n[1].h), echo, 1, open_cb, &r);
-  HT_RUN_UNTIL(&loop, r.done, 5000);
-  assert_int_equal(r.err, GG_ENOPROTO);
+  stream_watch w = {0};
+  ggn_host_open_stream(n[0].h, ggn_host_peer_id(n[1].h), echo, 1, watch_open, &w);
+  HT_RUN_UNTIL(&loop, w.closed, 5000);
+  assert_int_equal(w.opened, 1);
+  assert_int_equal(w.open_err, GG_OK);
+  assert_int_equal(w.closed, 1);
+  assert_int_equal(w.err, GG_ENOPROTO);
+  assert_int_equal(w.bytes, 0);
   assert_int_equal(ggn_host_handle(n[1].h, ECHO_P, ht_echo_handler, &n[1]), GG_OK);
   ht_run_echo(&loop, n[0].h, ggn_host_peer_id(n[1].h), 1, 10);
   assert_int_equal(n[0].downs, 0);
@@ -587,9 +619,11 @@ static void test_stream_limit(void **state) {
   uv_loop_t loop;
   uv_loop_init(&loop);
   ht_node n[2];
-  ggn_host_settings st = ht_base_settings();
+  ggn_host_settings st = ht_base_settings(), st0 = ht_base_settings();
   st.max_streams_per_conn = 2;
-  ht_node_start(&n[0], &loop, NULL, 33);
+  /* eager selection: the remote's refusal (an RST for the SYN) fails the open itself */
+  st0.eager_select = 1;
+  ht_node_start(&n[0], &loop, &st0, 33);
   ht_node_start(&n[1], &loop, &st, 34);
   ht_connect_nodes(&loop, &n[0], &n[1]);
   HT_RUN_UNTIL(&loop, n[0].idents && n[1].idents, 5000);
@@ -605,6 +639,60 @@ static void test_stream_limit(void **state) {
   ggn_stream_reset(r[0].s);
   ggn_stream_reset(r[1].s);
   ht_close_nodes(&loop, n, 2);
+}
+
+/* Optimistic selection: a protocol the peer announced is handed over before the remote has
+ * even seen the stream (its first bytes travel with the proposal); eager selection waits
+ * for the answer, which the remote sends after its handler took the stream. */
+typedef struct opt_res {
+  ht_node *remote;
+  int done, err, remote_streams_at_open;
+  ggn_stream *s;
+} opt_res;
+
+static void opt_open_cb(ggn_stream *s, int err, void *ud) {
+  opt_res *r = ud;
+  r->done++;
+  r->err = err;
+  r->s = s;
+  r->remote_streams_at_open = r->remote->echo_streams;
+}
+
+static void test_optimistic_select(void **state) {
+  (void)state;
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  ht_node n[3];
+  ggn_host_settings eager = ht_base_settings();
+  eager.eager_select = 1;
+  ht_node_start(&n[0], &loop, NULL, 61);
+  ht_node_start(&n[1], &loop, NULL, 62);
+  ht_node_start(&n[2], &loop, &eager, 63);
+  ht_connect_nodes(&loop, &n[0], &n[1]);
+  ht_connect_nodes(&loop, &n[2], &n[1]);
+  HT_RUN_UNTIL(&loop, n[0].idents && n[2].idents, 5000);
+  assert_true(ggn_host_peer_supports(n[0].h, ggn_host_peer_id(n[1].h), ECHO_P));
+  static const char *const echo[] = {"/test/other/1.0.0", ECHO_P};
+  opt_res lazy = {.remote = &n[1]}, full = {.remote = &n[1]};
+  assert_int_equal(
+      ggn_host_open_stream(n[0].h, ggn_host_peer_id(n[1].h), echo, 2, opt_open_cb, &lazy), GG_OK);
+  assert_int_equal(lazy.done, 0); /* never from inside the call */
+  HT_RUN_UNTIL(&loop, lazy.done, 5000);
+  assert_int_equal(lazy.err, GG_OK);
+  assert_int_equal(lazy.remote_streams_at_open, 0);
+  assert_string_equal(ggn_stream_protocol(lazy.s), ECHO_P); /* the one the peer announced */
+  ggn_stream_reset(lazy.s);
+  HT_RUN_UNTIL(&loop, n[1].echo_streams == 1, 5000);
+  ggn_host_open_stream(n[2].h, ggn_host_peer_id(n[1].h), echo, 2, opt_open_cb, &full);
+  HT_RUN_UNTIL(&loop, full.done, 5000);
+  assert_int_equal(full.err, GG_OK);
+  assert_int_equal(full.remote_streams_at_open, 2);
+  assert_string_equal(ggn_stream_protocol(full.s), ECHO_P);
+  ggn_stream_reset(full.s);
+  /* data flows both ways on optimistic streams */
+  ht_run_echo(&loop, n[0].h, ggn_host_peer_id(n[1].h), 4, 100000);
+  assert_int_equal(n[0].downs + n[1].downs + n[2].downs, 0);
+  ht_close_nodes(&loop, n, 3);
 }
 
 /* ---- dialing
@@ -776,6 +864,7 @@ int main(void) {
       cmocka_unit_test(test_limits_and_trimming),
       cmocka_unit_test(test_pending_handshake_limit),
       cmocka_unit_test(test_stream_limit),
+      cmocka_unit_test(test_optimistic_select),
       cmocka_unit_test(test_dial_timeout_and_errors),
       cmocka_unit_test(test_dial_wrong_peer),
       cmocka_unit_test(test_latency_injection),

@@ -57,6 +57,10 @@ typedef struct ggn_host_settings {
   const char *protocol_version; /* identify protocolVersion (= "/ggen/1.0.0"); copied */
   int no_noise_muxers;          /* 1: do not list /yamux/1.0.0 in our Noise extension, so the
                                    muxer is negotiated with multistream-select (tests) */
+  int eager_select;             /* 1: always wait for the remote's multistream-select answer
+                                   before handing over an outbound stream; 0: propose
+                                   optimistically when identify said the peer serves the
+                                   protocol (see ggn_host_open_stream) */
   gg_ts dial_timeout;           /* outbound: TCP connect + upgrade (= 10 s, as js) */
   gg_ts handshake_timeout;      /* inbound: accept to upgraded; a peer that connects and sends
                                    nothing is dropped then (= 10 s, as js) */
@@ -233,7 +237,11 @@ typedef void (*ggn_open_cb)(ggn_stream *s, int err, void *ud);
 
 /*
  * Opens a stream to peer (connecting first if needed, see ggn_host_connect) and negotiates
- * the first of protos[0..n) the remote supports (copied). cb(s, GG_OK, ud) hands over the
+ * the first of protos[0..n) the remote supports (copied). When the peer announced one of
+ * them through identify, only the first such one is proposed and the stream is handed over
+ * without waiting for the answer (optimistic selection, as go-libp2p): what the opener
+ * writes follows the proposal at once; the answer is checked when it arrives, and a refusal
+ * ends the stream with GG_ENOPROTO (on_close) before any remote byte reaches on_data. cb(s, GG_OK, ud) hands over the
  * stream with ud as its user data: install callbacks there. Failures: the dial's errors,
  * GG_ENOPROTO, GG_ETIMEDOUT (negotiate_timeout), GG_ELIMIT (stream limit), GG_ECLOSED.
  * Returns GG_OK (cb follows), GG_EINVAL (no/invalid protocol names, self), GG_ENOMEM.

@@ -79,9 +79,9 @@ struct ggn_stream {
   uint8_t state;
   unsigned outbound : 1, handed : 1, local_closed : 1, fin_pending : 1, remote_fin : 1,
       eof_pending : 1, reset : 1, paused : 1, want_writable : 1, rq_pending : 1,
-      in_deliver : 1;
+      in_deliver : 1, lazy : 1; /* lazy: proposed optimistically (one protocol) */
   int err;               /* why the host reset it (reported by on_close) */
-  ggp_mss *mss;          /* during negotiation */
+  ggp_mss *mss;          /* during negotiation; for a lazy stream until the answer came */
   char *protos_blob;     /* outbound: copy of the proposals (names and pointer array) */
   const char *const *protos;
   size_t nprotos;

@@ -225,9 +225,16 @@ static void stream_recv(ggn_stream *s, const uint8_t *p, size_t n) {
   }
 }
 
+static void stream_hand_over(ggn_stream *s, const uint8_t *rest, size_t n);
+
 void ggn_streams_deliver_pending(ggn_conn *c) {
   c->rq_streams = 0;
   for (ggn_stream *s = c->streams; s; s = s->next) {
+    if (s->rq_pending && s->lazy && !s->handed && s->state == ST_NEGOTIATING && !s->reset) {
+      s->rq_pending = 0;
+      stream_hand_over(s, NULL, 0); /* the remote's answer is checked in stream_lazy_answer */
+      continue;
+    }
     if (!s->rq_pending || s->paused) continue;
     s->rq_pending = 0;
     while (gg_buf_len(&s->rq) && !s->paused && !s->reset && s->state == ST_OPEN) {
@@ -329,7 +336,7 @@ static void stream_negotiate(ggn_stream *s, const uint8_t *p, size_t n) {
   }
   if (s->outbound) {
     int i = ggp_mss_protocol_index(s->mss);
-    s->proto = s->protos[i < 0 ? 0 : i];
+    if (!s->lazy) s->proto = s->protos[i < 0 ? 0 : i];
   } else {
     size_t len = 0;
     const char *name = ggp_mss_protocol(s->mss, &len);
@@ -345,6 +352,30 @@ static void stream_negotiate(ggn_stream *s, const uint8_t *p, size_t n) {
   ggp_mss_del(s->mss);
   s->mss = NULL;
   stream_hand_over(s, p + used, n - used);
+}
+
+/* Data on a stream handed over optimistically: the remote's multistream-select answer comes
+ * first; only what follows it is the protocol's. */
+static void stream_lazy_answer(ggn_stream *s, const uint8_t *p, size_t n) {
+  ggn_conn *c = s->c;
+  gg_buf out;
+  gg_buf_init(&out, c->h->mem, 4 * GGP_MSS_NAME_MAX);
+  size_t used = 0;
+  int rv = ggp_mss_recv(s->mss, p, n, &used, &out);
+  gg_buf_free(&out); /* a lazy dialer with one proposal has nothing more to say */
+  if (used) ggp_yamux_consume(c->yamux, s->id, used);
+  if (rv == GG_EAGAIN) return;
+  if (rv != GG_OK) {
+    if (n > used) ggp_yamux_consume(c->yamux, s->id, n - used);
+    ggn_logf(&c->h->log, rv == GG_ENOPROTO ? GGN_LOG_DEBUG : GGN_LOG_INFO,
+             "optimistic %s to %s refused: %s", s->proto, gg_peerid_short(&c->peer),
+             gg_strerror(rv));
+    stream_abort(s, rv);
+    return;
+  }
+  ggp_mss_del(s->mss);
+  s->mss = NULL;
+  if (n > used) stream_recv(s, p + used, n - used);
 }
 
 int ggn_stream_open_internal(ggn_conn *c, const char *const *protos, size_t n, ggn_open_cb cb,
@@ -377,7 +408,17 @@ int ggn_stream_open_internal(ggn_conn *c, const char *const *protos, size_t n, g
   s->nprotos = n;
   s->open_cb = cb;
   s->open_ud = ud;
-  ggp_mss_settings ms = {.dialer = 1, .protocols = s->protos, .nprotocols = n};
+  /* Optimistic selection, as go-libp2p's NewStream: when identify said the peer serves one
+   * of the protocols, propose only the first such one and hand the stream over at once, so
+   * the first message travels with the proposal and a request costs one round trip instead
+   * of two. The answer is still checked before any of the remote's bytes reach the opener. */
+  int lazy = -1;
+  for (size_t i = 0; i < n && lazy < 0 && !h->st.eager_select; i++)
+    if (ggn_host_peer_supports(h, &c->peer, arr[i])) lazy = (int)i;
+  ggp_mss_settings ms = {.dialer = 1,
+                         .protocols = lazy >= 0 ? &s->protos[lazy] : s->protos,
+                         .nprotocols = lazy >= 0 ? 1 : n,
+                         .lazy = lazy >= 0};
   int rv = ggp_mss_new(&s->mss, NULL, &ms, h->mem, s);
   if (rv != GG_OK) {
     stream_free(s);
@@ -399,6 +440,13 @@ int ggn_stream_open_internal(ggn_conn *c, const char *const *protos, size_t n, g
     return GG_OK;
   }
   stream_set_deadline(s, now_ns() + h->st.negotiate_timeout);
+  if (lazy >= 0) {
+    /* handed over from the loop (ggn_streams_deliver_pending), never from inside this call */
+    s->lazy = 1;
+    s->proto = s->protos[lazy];
+    s->rq_pending = 1;
+    c->rq_streams = 1;
+  }
   ggn_host_mark_dirty(c);
   return GG_OK;
 }
@@ -440,6 +488,7 @@ static int y_data(ggp_yamux *y, uint32_t id, const uint8_t *data, size_t len, vo
     return 0;
   }
   if (s->state == ST_NEGOTIATING) stream_negotiate(s, data, len);
+  else if (s->mss) stream_lazy_answer(s, data, len);
   else stream_recv(s, data, len);
   return 0;
 }
@@ -452,6 +501,11 @@ static void y_fin(ggp_yamux *y, uint32_t id, void *sud, void *ud) {
   if (!s || s->reset || s->state == ST_ENDED) return;
   s->remote_fin = 1;
   if (s->state == ST_NEGOTIATING) return; /* it ends when both sides closed */
+  if (s->mss) {
+    /* optimistic stream closed without the answer: the remote did not take the protocol */
+    stream_abort(s, GG_ENOPROTO);
+    return;
+  }
   if (gg_buf_len(&s->rq) || s->paused) s->eof_pending = 1;
   else stream_eof(s);
 }

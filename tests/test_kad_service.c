@@ -561,12 +561,13 @@ static void test_garbage_and_client_mode(void **state) {
   ggp_kad_get_stats(ggn_kad_core(ns[0].k), &st);
   assert_true(st.requests_refused >= 1);
 
-  /* a client-mode node: queries work, nobody can open the protocol on it, nobody adds it */
+  /* a client-mode node joined with ggn_kad_connect (no lookups): queries work, nobody can
+   * open the protocol on it, nobody adds it */
   ggn_kad_settings client = {.client_mode = 1};
   node_start(&ns[3], &loop, 403, &client);
   qres cb = {0}, cg = {0};
   gg_maddr boot = ns[0].addr;
-  assert_int_equal(ggn_kad_bootstrap(ns[3].k, &boot, 1, qdone, &cb), GG_OK);
+  assert_int_equal(ggn_kad_connect(ns[3].k, &boot, 1, qdone, &cb), GG_OK);
   RUN_UNTIL(&loop, cb.done, 10000);
   assert_int_equal(cb.err, GG_OK);
   assert_int_equal(ggn_kad_get(ns[3].k, (const uint8_t *)"/test/g", 7, 0, qdone, &cg), GG_OK);

@@ -94,6 +94,14 @@ int ggn_kad_add_validator(ggn_kad *k, const ggp_kad_validator *v);
 int ggn_kad_bootstrap(ggn_kad *k, const gg_maddr *peers, size_t n, ggn_kad_done_cb cb, void *ud);
 
 /*
+ * As ggn_kad_bootstrap without the lookups: dials peers (n >= 1) and adds those that answered
+ * to the routing table; cb reports res->err GG_OK (at least one peer, or the table was not
+ * empty) or GG_EUNREACHABLE. For a short-lived node that runs one query: the query's own lookup
+ * finds the rest. Returns as ggn_kad_bootstrap (GG_EINVAL for n == 0).
+ */
+int ggn_kad_connect(ggn_kad *k, const gg_maddr *peers, size_t n, ggn_kad_done_cb cb, void *ud);
+
+/*
  * Queries. Each returns GG_OK and calls cb once from the loop, or returns an error without
  * calling it: GG_EINVAL (bad key), the validator's code (put), GG_ELIMIT (too many queries),
  * GG_ESTATE (closing), GG_ENOMEM. Result fields: see ggp_kad_result.

@@ -57,6 +57,7 @@ typedef struct bsjob { /* ggn_kad_bootstrap: dials in flight, then the core's bo
   ggn_kad_done_cb cb;
   void *ud;
   size_t pending, ok;
+  int lookup; /* 0: ggn_kad_connect (no lookups) */
 } bsjob;
 
 typedef struct bsdial {
@@ -506,10 +507,12 @@ static void bs_run(bsjob *j) {
   ggn_kad_done_cb cb = j->cb;
   void *ud = j->ud;
   size_t ok = j->ok;
+  int lookup = j->lookup;
   gg_free(k->mem, j);
   if (k->closing) return;
-  int rv = ok == 0 && ggn_kad_routing_size(k) == 0 ? GG_EUNREACHABLE : bs_core(k, cb, ud);
-  if (rv != GG_OK) {
+  int rv = ok == 0 && ggn_kad_routing_size(k) == 0 ? GG_EUNREACHABLE : GG_OK;
+  if (rv == GG_OK && lookup) rv = bs_core(k, cb, ud);
+  if (rv != GG_OK || !lookup) {
     ggp_kad_result res = {.type = GGP_KAD_Q_BOOTSTRAP, .err = rv};
     if (cb) cb(k, &res, ud);
   }
@@ -541,11 +544,14 @@ static void bs_dialed(ggn_host *h, ggn_conn *c, int err, void *ud) {
   maybe_free(k);
 }
 
-int ggn_kad_bootstrap(ggn_kad *k, const gg_maddr *peers, size_t n, ggn_kad_done_cb cb, void *ud) {
+static int join(ggn_kad *k, const gg_maddr *peers, size_t n, int lookup, ggn_kad_done_cb cb,
+                void *ud) {
   if (k->closing) return GG_ESTATE;
-  if (n == 0) return bs_core(k, cb, ud);
+  if (n == 0 && lookup) return bs_core(k, cb, ud);
+  if (n == 0) return GG_EINVAL;
   bsjob *j = gg_calloc(k->mem, 1, sizeof(*j));
   if (!j) return GG_ENOMEM;
+  j->lookup = lookup;
   j->k = k;
   j->cb = cb;
   j->ud = ud;
@@ -570,8 +576,16 @@ int ggn_kad_bootstrap(ggn_kad *k, const gg_maddr *peers, size_t n, ggn_kad_done_
   if (--j->pending > 0) return GG_OK; /* bs_dialed goes on */
   /* no dial could start: refresh from what the routing table holds, if anything */
   gg_free(k->mem, j);
-  if (ggn_kad_routing_size(k) == 0) return GG_EUNREACHABLE;
+  if (ggn_kad_routing_size(k) == 0 || !lookup) return GG_EUNREACHABLE;
   return bs_core(k, cb, ud);
+}
+
+int ggn_kad_bootstrap(ggn_kad *k, const gg_maddr *peers, size_t n, ggn_kad_done_cb cb, void *ud) {
+  return join(k, peers, n, 1, cb, ud);
+}
+
+int ggn_kad_connect(ggn_kad *k, const gg_maddr *peers, size_t n, ggn_kad_done_cb cb, void *ud) {
+  return join(k, peers, n, 0, cb, ud);
 }
 
 /* ---- routing table, identify, connection protection --------------------------------------------

@@ -1,35 +1,60 @@
 /*
- * ggen p2p start: runs this home's node in the foreground, serving identify and ping on the
- * given listen addresses, until SIGINT or SIGTERM (then it closes every connection with a
- * GoAway and exits 0).
+ * ggen p2p start: runs this home's node in the foreground, serving identify, ping and the
+ * Kademlia DHT (a server unless --dht-client) on the given listen addresses, joined through the
+ * bootstrap peers, with the DHT's records in <home>/dht.db and a control socket
+ * <home>/p2p.sock for the `ggen p2p dht` commands, until SIGINT or SIGTERM (then it closes
+ * every connection with a GoAway and exits 0).
  */
 #include <getopt.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cli.h"
 #include "cli_p2p.h"
 #include "ggen/err.h"
+#include "ggen/home.h"
 #include "ggen/host.h"
+#include "ggen/kad_service.h"
+#include "p2p_dht.h"
 
 static const char help[] =
-    "usage: ggen p2p start --listen MULTIADDR... [--json] [-v]\n"
+    "usage: ggen p2p start --listen MULTIADDR... [--bootstrap MULTIADDR...] [--dht-client]\n"
+    "                      [--kad-protocol P] [--open-namespace NS] [--json] [-v]\n"
     "\n"
     "Runs this home's libp2p node in the foreground: TCP + Noise + Yamux, serving identify\n"
-    "(/ipfs/id/1.0.0) and ping (/ipfs/ping/1.0.0). Prints one line per listen address:\n"
+    "(/ipfs/id/1.0.0), ping (/ipfs/ping/1.0.0) and the Kademlia DHT. Prints one line per\n"
+    "listen address, then one when the DHT is ready:\n"
     "  listening /ip4/127.0.0.1/tcp/4001/p2p/12D3KooW...\n"
-    "and runs until SIGINT or SIGTERM, then closes its connections and exits 0.\n"
+    "  dht ready: 12 peers in the routing table\n"
+    "and runs until SIGINT or SIGTERM, then closes its connections and exits 0. DHT records\n"
+    "are kept in <home>/dht.db; `ggen p2p dht ...` commands reach the node through\n"
+    "<home>/p2p.sock.\n"
     "\n"
-    "  -l, --listen MULTIADDR  /ip4/A/tcp/PORT or /ip6/A/tcp/PORT (port 0: any free port);\n"
-    "                          repeatable\n"
-    "  --json                  one JSON object per line instead: {\"event\":\"listening\",...}\n"
-    "  -v                      log connections (-vv: protocol details) to stderr\n";
+    "  -l, --listen MULTIADDR     /ip4/A/tcp/PORT or /ip6/A/tcp/PORT (port 0: any free port);\n"
+    "                             repeatable (default: $GGEN_P2P_LISTEN)\n"
+    "  -b, --bootstrap MULTIADDR  DHT peers to join through, /.../tcp/PORT[/p2p/ID];\n"
+    "                             repeatable (default: $GGEN_P2P_BOOTSTRAP)\n"
+    "  --dht-client               query the DHT without serving it (also\n"
+    "                             GGEN_P2P_DHT_SERVER=0)\n"
+    "  --kad-protocol P           DHT protocol id (default /ggen/kad/1.0.0; the public libp2p\n"
+    "                             DHT is /ipfs/kad/1.0.0)\n"
+    "  --open-namespace NS        accept any value under /NS/ (tests and experiments)\n"
+    "  --json                     one JSON object per line instead: {\"event\":\"listening\",...}\n"
+    "  -v                         log connections (-vv: protocol details) to stderr\n"
+    "\n"
+    "Exit status: 0 after a signal, 2 bad arguments, 1 an address cannot be bound, 5 a node\n"
+    "already runs in this home.\n";
 
 typedef struct start_ctx {
+  cli_ctx *ctx;
   ggn_host *h;
+  ggn_kad *k;
+  cli_ctl *ctl;
   uv_signal_t sig[2];
   int stopping;
+  gg_ts boot_start;
 } start_ctx;
 
 static void on_signal(uv_signal_t *s, int signum) {
@@ -37,29 +62,102 @@ static void on_signal(uv_signal_t *s, int signum) {
   (void)signum;
   if (sc->stopping) return;
   sc->stopping = 1;
+  ggn_kad_close(sc->k, NULL, NULL); /* first: no query answers a control client after this */
+  if (sc->ctl) cli_ctl_stop(sc->ctl);
   ggn_host_close(sc->h, NULL, NULL);
   uv_close((uv_handle_t *)&sc->sig[0], NULL);
   uv_close((uv_handle_t *)&sc->sig[1], NULL);
 }
 
 int cli_p2p_log_level(const cli_ctx *ctx) {
-  return ctx->verbose >= 3 ? GGN_LOG_TRACE
+  return ctx->verbose >= 3   ? GGN_LOG_TRACE
          : ctx->verbose == 2 ? GGN_LOG_DEBUG
          : ctx->verbose == 1 ? GGN_LOG_INFO
                              : GGN_LOG_WARN;
 }
 
+static void print_ready(start_ctx *sc, const char *note) {
+  size_t n = ggn_kad_routing_size(sc->k);
+  double ms = (double)(uv_hrtime() - sc->boot_start) / 1e6;
+  if (sc->ctx->json)
+    printf("{\"event\":\"dht_ready\",\"routing_peers\":%zu,\"ms\":%.1f,\"protocol\":\"%s\"}\n", n,
+           ms, ggn_kad_protocol(sc->k));
+  else
+    printf("dht ready: %zu peers in the routing table%s\n", n, note);
+  fflush(stdout);
+}
+
+static void on_bootstrapped(ggn_kad *k, const ggp_kad_result *res, void *ud) {
+  (void)k;
+  start_ctx *sc = ud;
+  if (res->err == GG_OK || ggn_kad_routing_size(sc->k) > 0) {
+    print_ready(sc, "");
+    return;
+  }
+  if (sc->ctx->json)
+    printf("{\"event\":\"dht_bootstrap_failed\",\"error\":\"%s\"}\n", gg_strerror(res->err));
+  else
+    printf("dht: bootstrap failed (%s); serving, others may join through this node\n",
+           gg_strerror(res->err));
+  fflush(stdout);
+}
+
+/* GGEN_P2P_DHT_SERVER=0|false|no asks for client mode. */
+static int env_client_mode(void) {
+  const char *v = getenv("GGEN_P2P_DHT_SERVER");
+  return v && (!strcmp(v, "0") || !strcasecmp(v, "false") || !strcasecmp(v, "no"));
+}
+
+enum { O_CLIENT = 0x3001, O_PROTO, O_NS };
+
 int cli_p2p_start(cli_ctx *ctx, int argc, char **argv) {
-  static const struct option opts[] = {
-      {"listen", 1, NULL, 'l'}, CLI_COMMON_LONGOPTS, {NULL, 0, NULL, 0}};
-  const char *listen[16];
-  int nlisten = 0, c;
+  static const struct option opts[] = {{"listen", 1, NULL, 'l'},
+                                       {"bootstrap", 1, NULL, 'b'},
+                                       {"dht-client", 0, NULL, O_CLIENT},
+                                       {"kad-protocol", 1, NULL, O_PROTO},
+                                       {"open-namespace", 1, NULL, O_NS},
+                                       CLI_COMMON_LONGOPTS,
+                                       {NULL, 0, NULL, 0}};
+  const char *listen[16], *boot[32], *ns[8];
+  int nlisten = 0, nboot = 0, nns = 0, client = env_client_mode(), c;
+  const char *proto = GGP_KAD_PROTOCOL;
+  char **xargv = cli_p2p_expand(argc, argv, "--bootstrap", 'b', &argc);
+  if (!xargv) return CLI_FAIL;
+  argv = xargv;
   optind = 1;
-  while ((c = getopt_long(argc, argv, "l:vh", opts, NULL)) != -1) {
+  int early = -1;
+  while (early < 0 && (c = getopt_long(argc, argv, "l:b:vh", opts, NULL)) != -1) {
     if (cli_common_opt(ctx, c, optarg)) continue;
     if (c == 'h') {
       fputs(help, stdout);
-      return CLI_OK;
+      early = CLI_OK;
+      break;
+    }
+    if (c == 'b') {
+      if (nboot == 32) {
+        cli_err(ctx, "at most 32 --bootstrap addresses");
+        early = CLI_USAGE;
+      } else {
+        boot[nboot++] = optarg;
+      }
+      continue;
+    }
+    if (c == O_CLIENT) {
+      client = 1;
+      continue;
+    }
+    if (c == O_PROTO) {
+      proto = optarg;
+      continue;
+    }
+    if (c == O_NS) {
+      if (nns == 8 || !optarg[0] || strchr(optarg, '/')) {
+        cli_err(ctx, "--open-namespace takes a name without '/' (at most 8)");
+        early = CLI_USAGE;
+      } else {
+        ns[nns++] = optarg;
+      }
+      continue;
     }
     if (c == 'l' && nlisten < 16) {
       listen[nlisten++] = optarg;
@@ -67,44 +165,85 @@ int cli_p2p_start(cli_ctx *ctx, int argc, char **argv) {
     }
     if (c == 'l') {
       cli_err(ctx, "at most 16 --listen addresses");
-      return CLI_USAGE;
+      early = CLI_USAGE;
+      break;
     }
     fputs(help, stderr);
-    return CLI_USAGE;
+    early = CLI_USAGE;
+  }
+  if (early >= 0) {
+    free(xargv);
+    return early;
   }
   /* addresses may also follow --listen as plain arguments: --listen A B */
-  while (optind < argc && nlisten < 16 && argv[optind][0] == '/') listen[nlisten++] = argv[optind++];
-  if (optind != argc) {
-    cli_err(ctx, "unexpected argument '%s'", argv[optind]);
-    return CLI_USAGE;
-  }
-  if (nlisten == 0) {
+  while (optind < argc && nlisten < 16 && argv[optind][0] == '/')
+    listen[nlisten++] = argv[optind++];
+  int bad_arg = optind != argc;
+  if (bad_arg) cli_err(ctx, "unexpected argument '%s'", argv[optind]);
+  char *lenv = NULL, *benv = NULL;
+  if (nlisten == 0) nlisten = (int)cli_p2p_env_addrs("GGEN_P2P_LISTEN", &lenv, listen, 16);
+  if (nboot == 0) nboot = (int)cli_p2p_env_addrs("GGEN_P2P_BOOTSTRAP", &benv, boot, 32);
+  gg_maddr addrs[16], baddrs[32];
+  int usage = bad_arg;
+  if (!usage && nlisten == 0) {
     cli_err(ctx, "give at least one --listen MULTIADDR (e.g. /ip4/127.0.0.1/tcp/0)");
-    return CLI_USAGE;
+    usage = 1;
   }
-  gg_maddr addrs[16];
-  for (int i = 0; i < nlisten; i++) {
+  for (int i = 0; i < nlisten && !usage; i++) {
     if (gg_maddr_parse(&addrs[i], listen[i], strlen(listen[i])) != GG_OK) {
       cli_err(ctx, "not a multiaddr: %s", listen[i]);
-      return CLI_USAGE;
+      usage = 1;
     }
   }
+  for (int i = 0; i < nboot && !usage; i++) {
+    if (gg_maddr_parse(&baddrs[i], boot[i], strlen(boot[i])) != GG_OK) {
+      cli_err(ctx, "not a multiaddr: %s", boot[i]);
+      usage = 1;
+    }
+  }
+  /* the addresses are parsed: the strings (some inside lenv/benv) are no longer needed */
+  free(lenv);
+  free(benv);
+  free(xargv);
+  if (usage) return CLI_USAGE;
   char *home = cli_home(ctx);
   if (!home) return CLI_FAIL;
+  char *db = gg_home_path(home, "dht.db"), *sock = gg_home_path(home, CLI_CTL_SOCKET);
   gg_keypair kp;
-  int rv = cli_p2p_load_identity(ctx, home, &kp);
+  int rv = db && sock ? cli_p2p_load_identity(ctx, home, &kp) : GG_ENOMEM;
   free(home);
-  if (rv != GG_OK) return cli_exit_for(rv);
+  if (rv == GG_OK && cli_ctl_alive(sock)) {
+    cli_err(ctx, "a node already runs in this home (%s answers)", sock);
+    rv = GG_EEXIST;
+  }
+  if (rv != GG_OK) {
+    free(db);
+    free(sock);
+    return cli_exit_for(rv);
+  }
 
   uv_loop_t loop;
   uv_loop_init(&loop);
   ggn_log lg;
   ggn_log_init(&lg, cli_p2p_log_level(ctx), NULL);
   ggn_host_settings st = {.identity = &kp, .log = &lg};
-  start_ctx sc = {0};
+  start_ctx sc = {.ctx = ctx};
   rv = ggn_host_new(&sc.h, &loop, &st, NULL, NULL);
+  ggp_kad_validator vals[8];
+  cli_p2p_open_namespaces(ns, nns, vals);
+  ggn_kad_settings ks = {.protocol = proto,
+                         .client_mode = client,
+                         .db_path = db,
+                         .validators = vals,
+                         .nvalidators = (size_t)nns};
+  if (rv == GG_OK) {
+    rv = ggn_kad_new(&sc.k, sc.h, &ks);
+    if (rv != GG_OK) ggn_host_close(sc.h, NULL, NULL);
+  }
+  free(db);
   if (rv != GG_OK) {
     cli_err(ctx, "cannot start the node: %s", gg_strerror(rv));
+    free(sock);
     uv_run(&loop, UV_RUN_DEFAULT);
     uv_loop_close(&loop);
     return cli_exit_for(rv);
@@ -115,7 +254,9 @@ int cli_p2p_start(cli_ctx *ctx, int argc, char **argv) {
   for (int i = 0; i < nlisten && exit_code == CLI_OK; i++) {
     rv = ggn_host_listen(sc.h, &addrs[i]);
     if (rv != GG_OK) {
-      cli_err(ctx, "cannot listen on %s: %s", listen[i],
+      char want[GG_MADDR_STR_MAX];
+      gg_maddr_to_str(&addrs[i], want, sizeof(want));
+      cli_err(ctx, "cannot listen on %s: %s", want,
               rv == GG_EEXIST ? "address in use" : gg_strerror(rv));
       exit_code = rv == GG_EUNSUPPORTED ? CLI_USAGE : CLI_FAIL;
       break;
@@ -131,11 +272,32 @@ int cli_p2p_start(cli_ctx *ctx, int argc, char **argv) {
     }
   }
   fflush(stdout);
+  if (exit_code == CLI_OK) {
+    rv = cli_ctl_start(&sc.ctl, &loop, sock, sc.k);
+    if (rv == GG_EEXIST) {
+      cli_err(ctx, "a node already runs in this home (%s answers)", sock);
+      exit_code = CLI_CONFLICT;
+    } else if (rv != GG_OK) { /* the node still runs; only `ggen p2p dht` cannot reach it */
+      cli_err(ctx, "warning: no control socket at %s: %s", sock, gg_strerror(rv));
+    }
+  }
+  free(sock);
   if (exit_code != CLI_OK) {
+    ggn_kad_close(sc.k, NULL, NULL);
     ggn_host_close(sc.h, NULL, NULL);
     uv_run(&loop, UV_RUN_DEFAULT);
     uv_loop_close(&loop);
     return exit_code;
+  }
+  sc.boot_start = uv_hrtime();
+  if (nboot > 0) {
+    rv = ggn_kad_bootstrap(sc.k, baddrs, (size_t)nboot, on_bootstrapped, &sc);
+    if (rv != GG_OK) {
+      ggp_kad_result res = {.type = GGP_KAD_Q_BOOTSTRAP, .err = rv};
+      on_bootstrapped(sc.k, &res, &sc);
+    }
+  } else {
+    print_ready(&sc, " (no bootstrap peers: others join through this node)");
   }
   for (int i = 0; i < 2; i++) {
     uv_signal_init(&loop, &sc.sig[i]);

@@ -7,8 +7,8 @@
  * Model. A package is identified by its id (compared case-insensitively, so "Foo" and "foo"
  * are the same package); it has one row of metadata (the newest put wins) and any number of
  * versions. Versions are immutable: putting an existing id@version again with a different
- * archive CID is refused. The package's "latest" version is the highest non-yanked version
- * by semver precedence.
+ * archive CID is refused. The package's "latest" version is the highest non-yanked release
+ * by semver precedence (a prerelease only when there is no release).
  *
  * Search returns one row per package id (its latest version), ranked by ggen's rules
  * (../shared/GGEN.md "Search ranking") with exact id/name matches always first, tolerates 1-2
@@ -43,6 +43,7 @@
 #define GGS_CATALOG_MAX_TEXT 65536      /* bytes in a description or URL */
 #define GGS_CATALOG_MAX_LIST 64         /* tags, keywords, authors, dependencies per item */
 #define GGS_CATALOG_MAX_RECORD (1 << 20) /* bytes in a release record blob */
+#define GGS_CATALOG_MAX_IMPORT (1u << 30) /* bytes in an index file to import */
 /* Search limits: results per query, words per query (more are ignored). */
 #define GGS_CATALOG_MAX_LIMIT 1000
 #define GGS_CATALOG_DEFAULT_LIMIT 20
@@ -119,7 +120,9 @@ typedef struct ggs_catalog_version {
 int ggs_catalog_begin(ggs_catalog *cat, size_t expected);
 
 /* Commits the bulk transaction (finishing deferred index work). On failure everything since
- * ggs_catalog_begin() is rolled back. */
+ * ggs_catalog_begin() is rolled back. A put refused inside the transaction for bad input
+ * (GG_EINVAL, GG_EEXIST, GG_ENOTFOUND) wrote nothing and does not stop the batch; any
+ * other failure of a put (storage, memory) makes the commit fail and roll back. */
 int ggs_catalog_commit(ggs_catalog *cat);
 
 /* Abandons the bulk transaction: the catalog is as it was before ggs_catalog_begin(). */
@@ -130,9 +133,10 @@ void ggs_catalog_rollback(ggs_catalog *cat);
  * limit (nothing written). */
 int ggs_catalog_put_package(ggs_catalog *cat, const ggs_catalog_pkg *pkg);
 
-/* Adds a version to an existing package. Putting the same id@version again is a no-op when
- * the archive CID (or, without CIDs, the sha256) is the same and GG_EEXIST when it differs:
- * versions are immutable. GG_ENOTFOUND when the package was never put. */
+/* Adds a version to an existing package. Versions are immutable: putting the same id@version
+ * again is a no-op when its archive CID and sha256 agree with the stored ones, fills them in
+ * when the stored version had none (an index without digests), and is refused with
+ * GG_EEXIST when a known one differs. GG_ENOTFOUND when the package was never put. */
 int ggs_catalog_put_version(ggs_catalog *cat, const char *id, const ggs_catalog_version *v);
 
 /* Marks a version yanked (1) or not (0); the latest version is recomputed. GG_ENOTFOUND. */
@@ -157,6 +161,11 @@ int ggs_catalog_owner(ggs_catalog *cat, const char *id, uint8_t *key, size_t cap
 /* Re-sorts the search index by current popularity (after many popularity updates or small
  * imports) and merges its segments. Time proportional to the catalog size. */
 int ggs_catalog_optimize(ggs_catalog *cat);
+
+/* Checks the database (PRAGMA integrity_check) and the full-text index against its content
+ * (FTS5 integrity-check; not on a read-only connection). GG_OK, or GG_ESTORAGE with the first problem in
+ * ggs_catalog_errmsg(). Time proportional to the catalog size. */
+int ggs_catalog_check(ggs_catalog *cat);
 
 /* ---- reading --------------------------------------------------------------------------- */
 
@@ -266,7 +275,8 @@ typedef struct ggs_catalog_import_stats {
 
 /* Loads one of ggen's registry index files into the catalog in a single transaction (the
  * catalog is unchanged on failure). Packages already present are updated; versions already
- * present are kept. GG_EIO (unreadable), GG_EPARSE (not JSON / not an index), GG_ESTATE
+ * present are kept. GG_EIO (unreadable), GG_EPARSE (not JSON / not an index), GG_ELIMIT
+ * (file over GGS_CATALOG_MAX_IMPORT), GG_ESTATE
  * (inside ggs_catalog_begin), GG_ESTORAGE, GG_ENOMEM. st may be NULL. */
 int ggs_catalog_import_json(ggs_catalog *cat, const char *path, ggs_catalog_import_stats *st);
 

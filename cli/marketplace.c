@@ -4,10 +4,14 @@
  */
 #include "cli.h"
 #include "cli_marketplace.h"
+#include "mp_catalog.h"
 
 static const char help[] = "usage: ggen marketplace <command> [options]\n";
 
 static const cli_cmd cmds[] = {
+    {"search", cli_mp_search, "search the local package catalog"},
+    {"info", cli_mp_info, "show a package and its versions"},
+    {"import", cli_mp_import, "load a ggen registry index into the catalog"},
     {"keygen", cli_mp_keygen, "create the publisher key that signs releases"},
     {"pack", cli_mp_pack, "build a package's deterministic archive, print its CID"},
     {"unpack", cli_mp_unpack, "extract a package archive safely"},

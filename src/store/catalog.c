@@ -4,7 +4,9 @@
  * catalog_search.c, ggen index import in catalog_import.c, the design in docs/catalog.md.
  *
  * Tables (schema version 1):
- *   packages      one row per id (UNIQUE, NOCASE): metadata shown by `info`, latest version
+ *   packages      one row per id (UNIQUE, NOCASE): metadata shown by `info`; name is NULL
+ *                 when it equals the id (ggen's marketplace packages), so the name index
+ *                 holds only real display names
  *   search_doc    one row per package: the searchable text and popularity. Its rowid is the
  *                 package's popularity rank and is the FTS5 rowid: FTS5 returns matches in
  *                 rowid order, so "the K most popular matches" is an index walk that stops
@@ -103,12 +105,18 @@ void ggs__arena_free_detached(const gg_mem *mem, void *detached) {
 /* ---- statements and errors ---------------------------------------------------------------- */
 
 #define DOC_COLS "id, name, description, tags, keywords, authors, facets, downloads, stars"
+/* A package's latest version: the highest non-yanked release, else prerelease (semver_pre
+ * and the semver collation are registered at open). Computed when read: a package has a
+ * handful of versions, and ingest then never has to maintain it. */
+#define LATEST                                                                                   \
+  "(SELECT version FROM versions v WHERE v.pid = p.pid AND v.yanked = 0 "                        \
+  "ORDER BY semver_pre(v.version), v.version COLLATE semver DESC LIMIT 1)"
 
 static const char *const sql_text[ST__COUNT] = {
     [ST_BEGIN] = "BEGIN IMMEDIATE",
     [ST_COMMIT] = "COMMIT",
     [ST_ROLLBACK] = "ROLLBACK",
-    [ST_PKG_FIND] = "SELECT pid, category, latest FROM packages WHERE id = ?1",
+    [ST_PKG_FIND] = "SELECT pid FROM packages WHERE id = ?1",
     [ST_PKG_INSERT] = "INSERT INTO packages(id, name, author, category, license, homepage, "
                       "repository, documentation, production_ready) "
                       "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -138,7 +146,6 @@ static const char *const sql_text[ST__COUNT] = {
     [ST_VER_YANK] = "UPDATE versions SET yanked = ?3 WHERE pid = ?1 AND version = ?2",
     [ST_VER_LATEST] = "SELECT version FROM versions WHERE pid = ?1 AND yanked = 0 "
                       "ORDER BY semver_pre(version), version COLLATE semver DESC LIMIT 1",
-    [ST_PKG_SET_LATEST] = "UPDATE packages SET latest = ?2 WHERE pid = ?1",
     [ST_OWNER_CLAIM] = "INSERT OR IGNORE INTO publishers(id, key, claimed) VALUES(?1, ?2, ?3)",
     [ST_OWNER_GET] = "SELECT key FROM publishers WHERE id = ?1",
     [ST_TERM_GET] = "SELECT df FROM terms WHERE term = ?1",
@@ -154,8 +161,8 @@ static const char *const sql_text[ST__COUNT] = {
     [ST_COUNT_PKGS] = "SELECT count(*) FROM packages",
     [ST_COUNT_VERS] = "SELECT count(*) FROM versions",
     [ST_COUNT_TERMS] = "SELECT count(*) FROM terms WHERE df > 0",
-    [ST_PKG_GET] = "SELECT p.pid, p.id, p.name, d.description, p.license, p.category, "
-                   "p.homepage, p.repository, p.documentation, p.latest, d.authors, d.tags, "
+    [ST_PKG_GET] = "SELECT p.pid, p.id, coalesce(p.name, p.id), d.description, p.license, p.category, "
+                   "p.homepage, p.repository, p.documentation, " LATEST ", d.authors, d.tags, "
                    "d.keywords, d.downloads, d.stars, p.production_ready "
                    "FROM packages p JOIN search_doc d ON d.pid = p.pid WHERE p.id = ?1",
     [ST_VER_LIST] = "SELECT version, cid, size, published, publisher, record, sha256, source, "
@@ -170,7 +177,7 @@ static const char *const sql_text[ST__COUNT] = {
                       "WHERE p.name = ?1 COLLATE NOCASE LIMIT 16",
     [ST_DOC_BY_RANK] = "SELECT pid, " DOC_COLS " FROM search_doc WHERE rank = ?1",
     [ST_TOP_BY_RANK] = "SELECT rank FROM search_doc ORDER BY rank LIMIT ?1",
-    [ST_HIT_DETAILS] = "SELECT latest, author, category, license FROM packages WHERE pid = ?1",
+    [ST_HIT_DETAILS] = "SELECT " LATEST ", author, category, license FROM packages p WHERE pid = ?1",
 };
 
 int ggs__sqlerr(ggs_catalog *cat, int rc) {
@@ -342,14 +349,6 @@ static void semver_pre_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv) 
   sqlite3_result_int(ctx, v ? semver_is_pre(v) : 0);
 }
 
-/* The "latest" order: releases before prereleases, then semver precedence. 1 when a is a
- * better latest version than b. */
-static int latest_better(const char *a, const char *b) {
-  int pa = semver_is_pre(a), pb = semver_is_pre(b);
-  if (pa != pb) return pb;
-  return ggs__semver_cmp(a, strlen(a), b, strlen(b)) > 0;
-}
-
 /* ---- schema ---------------------------------------------------------------------------- */
 
 /* Migration i takes the schema from version i to i+1. */
@@ -357,8 +356,7 @@ static const char *const migrations[GGS_CATALOG_SCHEMA_VERSION] = {
     "CREATE TABLE packages("
     "  pid INTEGER PRIMARY KEY,"
     "  id TEXT NOT NULL UNIQUE COLLATE NOCASE,"
-    "  name TEXT NOT NULL,"
-    "  latest TEXT,"
+    "  name TEXT,"
     "  author TEXT,"
     "  category TEXT,"
     "  license TEXT,"
@@ -461,6 +459,7 @@ int ggs_catalog_open(ggs_catalog **out, const char *path, unsigned flags, const 
   if (cat == NULL) return GG_ENOMEM;
   cat->mem = mem;
   ggs__termset_init(&cat->terms, mem);
+  for (int i = 0; i < 4; i++) gg_buf_init(&cat->docbuf[i], mem, SIZE_MAX);
   int oflags = (flags & GGS_CATALOG_READONLY)
                    ? SQLITE_OPEN_READONLY
                    : SQLITE_OPEN_READWRITE | ((flags & GGS_CATALOG_CREATE) ? SQLITE_OPEN_CREATE : 0);
@@ -522,6 +521,7 @@ void ggs_catalog_close(ggs_catalog *cat) {
   for (int i = 0; i < ST__COUNT; i++) sqlite3_finalize(cat->st[i]);
   sqlite3_close(cat->db);
   ggs__termset_free(&cat->terms);
+  for (int i = 0; i < 4; i++) gg_buf_free(&cat->docbuf[i]);
   gg_free(cat->mem, cat);
 }
 
@@ -706,24 +706,21 @@ int ggs__facet_token(char kind, const char *v, char *out, size_t cap) {
   return err;
 }
 
-/* Popularity bucket tokens: "00d<k>" with k = floor(log10(downloads)) (capped at 12, none
- * for 0), the same with "00s" for stars. A minimum-downloads filter matches the buckets at
- * and above its own and checks the exact number on the candidates. */
-static int bucket(uint64_t v) {
-  int k = 0;
-  while (v >= 10 && k < GGS__BUCKET_MAX) {
-    v /= 10;
-    k++;
-  }
-  return k;
-}
-
+/* Popularity bucket tokens: "00d<k>" for every k with downloads >= 10^k (k <= 12), the same
+ * with "00s" for stars. A minimum-downloads filter is then one token (the bucket at or below
+ * the minimum), and the exact number is checked on the candidates. Counts are heavy-tailed,
+ * so a package has about one such token on average. */
 static int buckets(gg_buf *b, uint64_t downloads, uint64_t stars) {
-  char t[32];
-  int n = 0;
-  if (downloads) n += snprintf(t + n, sizeof(t) - (size_t)n, " 00d%d", bucket(downloads));
-  if (stars) n += snprintf(t + n, sizeof(t) - (size_t)n, " 00s%d", bucket(stars));
-  return gg_buf_append_str(b, t);
+  int err = GG_OK;
+  char t[16];
+  for (int m = 0; m < 2 && !err; m++) {
+    uint64_t v = m ? stars : downloads, p = 1;
+    for (int k = 0; k <= GGS__BUCKET_MAX && v >= p && !err; k++, p *= 10) {
+      snprintf(t, sizeof(t), " 00%c%d", m ? 's' : 'd', k);
+      err = gg_buf_append_str(b, t);
+    }
+  }
+  return err;
 }
 
 /* The searchable text of one package. facets ends with "\n" + the popularity buckets so a
@@ -741,13 +738,30 @@ static void doc_free(doc *d) {
   gg_buf_free(&d->facets);
 }
 
+/* The buffers of a doc are borrowed from the catalog and given back, so that a bulk import
+ * does not allocate them for every package. */
+static void doc_borrow(ggs_catalog *cat, doc *d) {
+  d->tags = cat->docbuf[0];
+  d->keywords = cat->docbuf[1];
+  d->authors = cat->docbuf[2];
+  d->facets = cat->docbuf[3];
+  gg_buf_reset(&d->tags);
+  gg_buf_reset(&d->keywords);
+  gg_buf_reset(&d->authors);
+  gg_buf_reset(&d->facets);
+}
+
+static void doc_return(ggs_catalog *cat, doc *d) {
+  cat->docbuf[0] = d->tags;
+  cat->docbuf[1] = d->keywords;
+  cat->docbuf[2] = d->authors;
+  cat->docbuf[3] = d->facets;
+}
+
 static int doc_build(ggs_catalog *cat, const ggs_catalog_pkg *p, doc *d) {
-  gg_buf_init(&d->tags, cat->mem, SIZE_MAX);
-  gg_buf_init(&d->keywords, cat->mem, SIZE_MAX);
-  gg_buf_init(&d->authors, cat->mem, SIZE_MAX);
-  gg_buf_init(&d->facets, cat->mem, SIZE_MAX);
+  doc_borrow(cat, d);
   d->id = p->id;
-  d->name = p->name ? p->name : p->id;
+  d->name = p->name && strcmp(p->name, p->id) ? p->name : ""; /* "" = same as the id */
   d->description = p->description ? p->description : "";
   d->downloads = p->downloads;
   d->stars = p->stars;
@@ -809,22 +823,17 @@ static int op_end(ggs_catalog *cat, int err) {
   return err;
 }
 
-/* Looks up a package: pid, category and latest version (copied into bufs when wanted). */
-static int find_pkg(ggs_catalog *cat, const char *id, int64_t *pid, char *category, char *latest) {
+/* Looks up a package's pid. GG_ENOTFOUND. */
+static int find_pkg(ggs_catalog *cat, const char *id, int64_t *pid) {
   sqlite3_stmt *s = ggs__st(cat, ST_PKG_FIND);
   if (s == NULL) return GG_ESTORAGE;
   bind_text(s, 1, id);
   int rc = sqlite3_step(s);
   int err = GG_OK;
-  if (rc == SQLITE_ROW) {
+  if (rc == SQLITE_ROW)
     *pid = sqlite3_column_int64(s, 0);
-    const char *c = (const char *)sqlite3_column_text(s, 1);
-    const char *l = (const char *)sqlite3_column_text(s, 2);
-    if (category) snprintf(category, GGS_CATALOG_MAX_ID + 1, "%s", c ? c : "");
-    if (latest) snprintf(latest, GGS_CATALOG_MAX_ID + 1, "%s", l ? l : "");
-  } else {
+  else
     err = rc == SQLITE_DONE ? GG_ENOTFOUND : ggs__sqlerr(cat, rc);
-  }
   sqlite3_reset(s);
   return err;
 }
@@ -913,11 +922,24 @@ static int write_doc(ggs_catalog *cat, int which, int64_t rank, int64_t pid, doc
   return run(cat, s);
 }
 
+/* In a bulk transaction put_version usually follows put_package for the same id: remember
+ * the package so that it needs no lookup. Always returns GG_OK. */
+static int cache_put(ggs_catalog *cat, const char *id, int64_t pid) {
+  cat->cache_pid = 0;
+  if (cat->in_bulk) {
+    cat->cache_pid = pid;
+    cat->cache_new = pid > cat->bulk_max_pid;
+    snprintf(cat->cache_id, sizeof(cat->cache_id), "%s", id);
+  }
+  return GG_OK;
+}
+
+/* Inserts (GG_EEXIST when the id exists: nothing written) or updates a package row. */
 static int write_pkg(ggs_catalog *cat, int which, const ggs_catalog_pkg *p, int64_t pid) {
   sqlite3_stmt *s = ggs__st(cat, which);
   if (s == NULL) return GG_ESTORAGE;
   bind_text(s, 1, p->id);
-  bind_text(s, 2, p->name ? p->name : p->id);
+  bind_text(s, 2, p->name && strcmp(p->name, p->id) ? p->name : NULL);
   bind_text(s, 3, p->n_authors ? p->authors[0] : NULL);
   bind_text(s, 4, p->category);
   bind_text(s, 5, p->license);
@@ -926,61 +948,65 @@ static int write_pkg(ggs_catalog *cat, int which, const ggs_catalog_pkg *p, int6
   bind_text(s, 8, p->documentation);
   sqlite3_bind_int(s, 9, p->production_ready ? 1 : 0);
   if (which == ST_PKG_UPDATE) sqlite3_bind_int64(s, 10, pid);
-  return run(cat, s);
+  int rc = sqlite3_step(s);
+  sqlite3_reset(s);
+  if (rc == SQLITE_CONSTRAINT_UNIQUE) return GG_EEXIST;
+  return rc == SQLITE_DONE ? GG_OK : ggs__sqlerr(cat, rc);
 }
 
-static int put_package(ggs_catalog *cat, const ggs_catalog_pkg *p, doc *d) {
-  int64_t pid = 0;
-  char latest[GGS_CATALOG_MAX_ID + 1] = "";
-  int err = find_pkg(cat, p->id, &pid, NULL, latest);
+static int update_package(ggs_catalog *cat, const ggs_catalog_pkg *p, doc *d, int64_t *pidp) {
+  int err = find_pkg(cat, p->id, pidp);
+  if (err) return err == GG_ENOTFOUND ? GG_EINTERNAL : err;
+  int64_t pid = *pidp;
   const char *f[6] = {d->id, d->name, d->description, bufstr(&d->tags), bufstr(&d->keywords),
                       bufstr(&d->facets)};
-  if (err == GG_OK) {
-    old_doc o = {0};
-    err = read_doc(cat, pid, &o);
-    if (!err) err = unindex(cat, &o);
-    if (!err) err = write_pkg(cat, ST_PKG_UPDATE, p, pid);
-    if (!err) err = write_doc(cat, ST_DOC_UPDATE, o.rank, pid, d);
-    if (!err) err = index_doc(cat, o.rank, f);
-    if (!err && cat->in_bulk && (o.downloads != d->downloads || o.stars != d->stars))
-      cat->need_rerank = 1;
-    gg_free(cat->mem, o.mem);
-  } else if (err == GG_ENOTFOUND) {
-    err = write_pkg(cat, ST_PKG_INSERT, p, 0);
-    pid = sqlite3_last_insert_rowid(cat->db);
-    int64_t rank = 0;
-    if (!err && cat->in_bulk) {
-      rank = cat->bulk_last_rank + 1;
-    } else if (!err) {
-      sqlite3_stmt *s = ggs__st(cat, ST_DOC_MAXRANK);
-      if (s == NULL) return GG_ESTORAGE;
-      if (sqlite3_step(s) == SQLITE_ROW) rank = sqlite3_column_int64(s, 0) + 1;
-      sqlite3_reset(s);
-      if (rank == 0) err = ggs__sqlerr(cat, sqlite3_errcode(cat->db));
-    }
-    if (!err) err = write_doc(cat, ST_DOC_INSERT, rank, pid, d);
-    if (!err) err = index_doc(cat, rank, f);
-    if (!err && cat->in_bulk) {
-      if (cat->have_prev &&
-          pop_before(d->downloads, d->stars, d->id, cat->prev_downloads, cat->prev_stars,
-                     cat->prev_id))
-        cat->need_rerank = 1;
-      cat->bulk_last_rank = rank;
-      cat->have_prev = 1;
-      cat->prev_downloads = d->downloads;
-      cat->prev_stars = d->stars;
-      snprintf(cat->prev_id, sizeof(cat->prev_id), "%s", d->id);
-    }
-  }
-  cat->cache_pid = 0;
-  if (!err && cat->in_bulk) {
-    /* put_version usually follows for the same id: spare it the lookup */
-    cat->cache_pid = pid;
-    cat->cache_new = pid > cat->bulk_max_pid;
-    snprintf(cat->cache_id, sizeof(cat->cache_id), "%s", p->id);
-    snprintf(cat->cache_latest, sizeof(cat->cache_latest), "%s", latest);
-  }
+  old_doc o = {0};
+  err = read_doc(cat, pid, &o);
+  if (!err) err = unindex(cat, &o);
+  if (!err) err = write_pkg(cat, ST_PKG_UPDATE, p, pid);
+  if (!err) err = write_doc(cat, ST_DOC_UPDATE, o.rank, pid, d);
+  if (!err) err = index_doc(cat, o.rank, f);
+  if (!err && cat->in_bulk && (o.downloads != d->downloads || o.stars != d->stars))
+    cat->need_rerank = 1;
+  gg_free(cat->mem, o.mem);
   return err;
+}
+
+/* Inserts first: in an import nearly every package is new, and the unique index finds the
+ * others at no extra cost. */
+static int put_package(ggs_catalog *cat, const ggs_catalog_pkg *p, doc *d) {
+  int64_t pid = 0, rank = 0;
+  int err = write_pkg(cat, ST_PKG_INSERT, p, 0);
+  if (err == GG_EEXIST) {
+    err = update_package(cat, p, d, &pid);
+    return err ? err : cache_put(cat, p->id, pid);
+  }
+  if (err) return err;
+  pid = sqlite3_last_insert_rowid(cat->db);
+  if (cat->in_bulk) {
+    rank = cat->bulk_last_rank + 1;
+  } else {
+    sqlite3_stmt *s = ggs__st(cat, ST_DOC_MAXRANK);
+    if (s == NULL) return GG_ESTORAGE;
+    if (sqlite3_step(s) == SQLITE_ROW) rank = sqlite3_column_int64(s, 0) + 1;
+    sqlite3_reset(s);
+    if (rank == 0) return ggs__sqlerr(cat, sqlite3_errcode(cat->db));
+  }
+  const char *f[6] = {d->id, d->name, d->description, bufstr(&d->tags), bufstr(&d->keywords),
+                      bufstr(&d->facets)};
+  err = write_doc(cat, ST_DOC_INSERT, rank, pid, d);
+  if (!err) err = index_doc(cat, rank, f);
+  if (!err && cat->in_bulk) {
+    if (cat->have_prev && pop_before(d->downloads, d->stars, d->id, cat->prev_downloads,
+                                     cat->prev_stars, cat->prev_id))
+      cat->need_rerank = 1;
+    cat->bulk_last_rank = rank;
+    cat->have_prev = 1;
+    cat->prev_downloads = d->downloads;
+    cat->prev_stars = d->stars;
+    snprintf(cat->prev_id, sizeof(cat->prev_id), "%s", d->id);
+  }
+  return err ? err : cache_put(cat, p->id, pid);
 }
 
 int ggs_catalog_put_package(ggs_catalog *cat, const ggs_catalog_pkg *p) {
@@ -989,7 +1015,7 @@ int ggs_catalog_put_package(ggs_catalog *cat, const ggs_catalog_pkg *p) {
   int err = doc_build(cat, p, &d);
   if (!err) err = op_begin(cat);
   if (!err) err = op_end(cat, put_package(cat, p, &d));
-  doc_free(&d);
+  doc_return(cat, &d);
   return err;
 }
 
@@ -1009,25 +1035,6 @@ static int version_ok(const ggs_catalog_version *v) {
 /* Two digests conflict only when both are known and differ. */
 static int conflict(const unsigned char *a, const char *b) {
   return a != NULL && b != NULL && strcmp((const char *)a, b) != 0;
-}
-
-static int recompute_latest(ggs_catalog *cat, int64_t pid) {
-  sqlite3_stmt *s = ggs__st(cat, ST_VER_LATEST);
-  if (s == NULL) return GG_ESTORAGE;
-  sqlite3_bind_int64(s, 1, pid);
-  char latest[GGS_CATALOG_MAX_ID + 1];
-  int rc = sqlite3_step(s), have = 0;
-  if (rc == SQLITE_ROW) {
-    snprintf(latest, sizeof(latest), "%s", (const char *)sqlite3_column_text(s, 0));
-    have = 1;
-  }
-  sqlite3_reset(s);
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return ggs__sqlerr(cat, rc);
-  s = ggs__st(cat, ST_PKG_SET_LATEST);
-  if (s == NULL) return GG_ESTORAGE;
-  sqlite3_bind_int64(s, 1, pid);
-  bind_text(s, 2, have ? latest : NULL);
-  return run(cat, s);
 }
 
 /* Inserts a version row and its dependencies. GG_EEXIST (nothing written) when it exists. */
@@ -1060,35 +1067,19 @@ static int insert_version(ggs_catalog *cat, int64_t pid, const ggs_catalog_versi
   return err;
 }
 
-/* After a new version: moves the package's latest version when it is better. */
-static int version_added(ggs_catalog *cat, int64_t pid, const ggs_catalog_version *v,
-                         const char *latest, int cached) {
-  if (v->yanked || (latest[0] != '\0' && !latest_better(v->version, latest))) return GG_OK;
-  sqlite3_stmt *s = ggs__st(cat, ST_PKG_SET_LATEST);
-  if (s == NULL) return GG_ESTORAGE;
-  sqlite3_bind_int64(s, 1, pid);
-  bind_text(s, 2, v->version);
-  int err = run(cat, s);
-  if (!err && cached) snprintf(cat->cache_latest, sizeof(cat->cache_latest), "%s", v->version);
-  return err;
-}
-
 static int put_version(ggs_catalog *cat, const char *id, const ggs_catalog_version *v) {
   int64_t pid;
-  char latest[GGS_CATALOG_MAX_ID + 1];
   int err = GG_OK, cached = cat->cache_pid && !strcasecmp(cat->cache_id, id);
-  if (cached) {
+  if (cached)
     pid = cat->cache_pid;
-    memcpy(latest, cat->cache_latest, sizeof(latest));
-  } else {
-    err = find_pkg(cat, id, &pid, NULL, latest);
-  }
+  else
+    err = find_pkg(cat, id, &pid);
   if (err) return err;
   /* a package added by this bulk transaction has only the versions put since: try the
    * insert first, and look only when the version turns out to exist */
   if (cached && cat->cache_new) {
     err = insert_version(cat, pid, v);
-    if (err != GG_EEXIST) return err ? err : version_added(cat, pid, v, latest, cached);
+    if (err != GG_EEXIST) return err;
   }
   sqlite3_stmt *s = ggs__st(cat, ST_VER_FIND);
   if (s == NULL) return GG_ESTORAGE;
@@ -1119,8 +1110,7 @@ static int put_version(ggs_catalog *cat, const char *id, const ggs_catalog_versi
   }
   sqlite3_reset(s);
   if (rc != SQLITE_DONE) return ggs__sqlerr(cat, rc);
-  err = insert_version(cat, pid, v);
-  return err ? err : version_added(cat, pid, v, latest, cached);
+  return insert_version(cat, pid, v);
 }
 
 int ggs_catalog_put_version(ggs_catalog *cat, const char *id, const ggs_catalog_version *v) {
@@ -1131,8 +1121,7 @@ int ggs_catalog_put_version(ggs_catalog *cat, const char *id, const ggs_catalog_
 
 static int yank(ggs_catalog *cat, const char *id, const char *version, int yanked) {
   int64_t pid;
-  cat->cache_pid = 0;
-  int err = find_pkg(cat, id, &pid, NULL, NULL);
+  int err = find_pkg(cat, id, &pid);
   if (err) return err;
   sqlite3_stmt *s = ggs__st(cat, ST_VER_YANK);
   if (s == NULL) return GG_ESTORAGE;
@@ -1141,7 +1130,7 @@ static int yank(ggs_catalog *cat, const char *id, const char *version, int yanke
   sqlite3_bind_int(s, 3, yanked ? 1 : 0);
   err = run(cat, s);
   if (!err && sqlite3_changes(cat->db) == 0) err = GG_ENOTFOUND;
-  return err ? err : recompute_latest(cat, pid);
+  return err;
 }
 
 int ggs_catalog_yank(ggs_catalog *cat, const char *id, const char *version, int yanked) {
@@ -1154,7 +1143,7 @@ int ggs_catalog_yank(ggs_catalog *cat, const char *id, const char *version, int 
 
 static int set_popularity(ggs_catalog *cat, const char *id, uint64_t downloads, uint64_t stars) {
   int64_t pid;
-  int err = find_pkg(cat, id, &pid, NULL, NULL);
+  int err = find_pkg(cat, id, &pid);
   if (err) return err;
   old_doc o = {0};
   err = read_doc(cat, pid, &o);
@@ -1600,7 +1589,7 @@ int ggs_catalog_each_version(ggs_catalog *cat, const char *id,
                              int (*fn)(void *ud, const ggs_catalog_vinfo *v), void *ud) {
   if (cat == NULL || id == NULL || fn == NULL) return GG_EINVAL;
   int64_t pid;
-  int err = find_pkg(cat, id, &pid, NULL, NULL);
+  int err = find_pkg(cat, id, &pid);
   if (err) return err;
   ggs__arena a = {cat->mem, NULL};
   ggs_catalog_vinfo *v = NULL;

@@ -51,7 +51,6 @@ enum {
   ST_DEP_INSERT,
   ST_VER_YANK,
   ST_VER_LATEST,
-  ST_PKG_SET_LATEST,
   ST_OWNER_CLAIM,
   ST_OWNER_GET,
   ST_TERM_GET,
@@ -108,13 +107,13 @@ struct ggs_catalog {
   uint64_t prev_downloads, prev_stars;
   char prev_id[GGS_CATALOG_MAX_ID + 1];
   ggs__termset terms;
+  gg_buf docbuf[4];      /* reused text buffers of put_package (catalog.c doc) */
   int64_t bulk_max_pid; /* packages above it were added by the bulk transaction */
   int name_index_dropped;
   /* the package of the last put in a bulk transaction (put_version follows it) */
   int64_t cache_pid;
   int cache_new; /* cache_pid was added by this bulk transaction */
   char cache_id[GGS_CATALOG_MAX_ID + 1];
-  char cache_latest[GGS_CATALOG_MAX_ID + 1];
   char errmsg[256];
 };
 

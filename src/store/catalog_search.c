@@ -837,7 +837,7 @@ static int build_filters(const ggs_catalog_query *q, filters *fl, gg_buf *expr) 
     if (!err) err = gg_buf_append_str(expr, fl->tok[i]);
     if (!err) err = gg_buf_append_byte(expr, '"');
   }
-  /* popularity buckets: any bucket at or above the one of the minimum */
+  /* popularity: the bucket token at or below the minimum */
   const struct {
     char kind;
     uint64_t min;
@@ -846,13 +846,9 @@ static int build_filters(const ggs_catalog_query *q, filters *fl, gg_buf *expr) 
     if (num[i].min == 0) continue;
     int b = 0;
     for (uint64_t v = num[i].min; v >= 10 && b < GGS__BUCKET_MAX; v /= 10) b++;
-    err = gg_buf_append_str(expr, terms++ ? " AND (" : "{facets} : ((");
-    for (int k = b; k <= GGS__BUCKET_MAX && !err; k++) {
-      char t[24];
-      snprintf(t, sizeof(t), "%s\"00%c%d\"", k > b ? " OR " : "", num[i].kind, k);
-      err = gg_buf_append_str(expr, t);
-    }
-    if (!err) err = gg_buf_append_byte(expr, ')');
+    char t[24];
+    snprintf(t, sizeof(t), "%s\"00%c%d\"", terms++ ? " AND " : "{facets} : (", num[i].kind, b);
+    err = gg_buf_append_str(expr, t);
   }
   if (!err && terms) err = gg_buf_append_byte(expr, ')');
   if (!err) err = gg_buf_append_byte(expr, '\0');
@@ -916,7 +912,8 @@ static int fill_results(search *s, ggs__arena *ra, ggs_catalog_results *res, siz
     sqlite3_bind_int64(st, 1, c->rank);
     if (sqlite3_step(st) == SQLITE_ROW) {
       h->id = ggs__arena_strdup(ra, (const char *)sqlite3_column_text(st, 1));
-      h->name = ggs__arena_strdup(ra, (const char *)sqlite3_column_text(st, 2));
+      const char *name = (const char *)sqlite3_column_text(st, 2);
+      h->name = ggs__arena_strdup(ra, name && name[0] ? name : h->id);
       h->description = ggs__arena_strdup(ra, (const char *)sqlite3_column_text(st, 3));
       if (!h->id || !h->name || !h->description) err = GG_ENOMEM;
     } else {

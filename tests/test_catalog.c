@@ -782,7 +782,7 @@ static void test_killed_writer(void **state) {
       ggs_catalog_import_json_buf(c, (const char *)gg_buf_ptr(&b), gg_buf_len(&b), NULL);
       _exit(0); /* no close: like a crash right after */
     }
-    usleep((useconds_t)(round * 60000));
+    usleep((useconds_t)(round * 150000));
     kill(pid, SIGKILL);
     int status;
     waitpid(pid, &status, 0);

@@ -11,8 +11,8 @@
  *                 package's popularity rank and is the FTS5 rowid: FTS5 returns matches in
  *                 rowid order, so "the K most popular matches" is an index walk that stops
  *                 after K rows however common the words are.
- *   fts           FTS5 external-content index over search_doc (id, name, description, tags,
- *                 keywords, facets); detail=column (no positions: no phrase queries needed)
+ *   fts           contentless FTS5 index (detail=none) of field-tagged words and facet
+ *                 tokens derived from search_doc (fts_text)
  *   versions, dependencies, tags, keywords, authors, categories, publishers
  *   terms, term_keys  vocabulary with document frequencies and its deletion neighbourhoods
  *                 (typo correction, catalog_search.c)
@@ -29,6 +29,7 @@
  * one, a put refused for bad input leaves the batch intact, any other failure makes the
  * commit roll everything back (op_begin).
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,10 +132,8 @@ static const char *const sql_text[ST__COUNT] = {
                       "WHERE rank = ?1 AND pid = ?2",
     [ST_DOC_MAXRANK] = "SELECT coalesce(max(rank), 0) FROM search_doc",
     [ST_DOC_LAST] = "SELECT rank, id, downloads, stars FROM search_doc ORDER BY rank DESC LIMIT 1",
-    [ST_FTS_INSERT] = "INSERT INTO fts(rowid, id, name, description, tags, keywords, facets) "
-                      "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    [ST_FTS_DELETE] = "INSERT INTO fts(fts, rowid, id, name, description, tags, keywords, "
-                      "facets) VALUES('delete', ?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [ST_FTS_INSERT] = "INSERT INTO fts(rowid, t) VALUES(?1, ?2)",
+    [ST_FTS_DELETE] = "INSERT INTO fts(fts, rowid, t) VALUES('delete', ?1, ?2)",
     [ST_VER_FIND] = "SELECT cid, sha256 FROM versions WHERE pid = ?1 AND version = ?2",
     [ST_VER_INSERT] = "INSERT INTO versions(pid, version, cid, size, published, publisher, "
                       "record, sha256, source, yanked) "
@@ -371,9 +370,8 @@ static const char *const migrations[GGS_CATALOG_SCHEMA_VERSION] = {
     "  id TEXT NOT NULL, name TEXT NOT NULL, description TEXT NOT NULL,"
     "  tags TEXT NOT NULL, keywords TEXT NOT NULL, authors TEXT NOT NULL,"
     "  facets TEXT NOT NULL, downloads INTEGER NOT NULL, stars INTEGER NOT NULL);"
-    "CREATE VIRTUAL TABLE fts USING fts5(id, name, description, tags, keywords, facets,"
-    "  content='search_doc', content_rowid='rank', detail='column', columnsize=0,"
-    "  tokenize='unicode61 remove_diacritics 2');"
+    /* contentless: the indexed text is derived from search_doc (catalog.c fts_text) */
+    "CREATE VIRTUAL TABLE fts USING fts5(t, content='', detail='none', columnsize=0, tokenize='ascii');"
     "INSERT INTO fts(fts, rank) VALUES('hashsize', 16777216);"
     "CREATE TABLE versions("
     "  pid INTEGER NOT NULL, version TEXT NOT NULL, cid TEXT,"
@@ -451,6 +449,8 @@ static int migrate(ggs_catalog *cat, int from) {
   return err;
 }
 
+static void stage_reset(ggs_catalog *cat);
+
 /* ---- open / close ----------------------------------------------------------------------- */
 
 int ggs_catalog_open(ggs_catalog **out, const char *path, unsigned flags, const gg_mem *mem) {
@@ -460,6 +460,8 @@ int ggs_catalog_open(ggs_catalog **out, const char *path, unsigned flags, const 
   cat->mem = mem;
   ggs__termset_init(&cat->terms, mem);
   for (int i = 0; i < 4; i++) gg_buf_init(&cat->docbuf[i], mem, SIZE_MAX);
+  gg_buf_init(&cat->ftsbuf, mem, SIZE_MAX);
+  gg_buf_init(&cat->stage_pool, mem, SIZE_MAX);
   int oflags = (flags & GGS_CATALOG_READONLY)
                    ? SQLITE_OPEN_READONLY
                    : SQLITE_OPEN_READWRITE | ((flags & GGS_CATALOG_CREATE) ? SQLITE_OPEN_CREATE : 0);
@@ -522,6 +524,8 @@ void ggs_catalog_close(ggs_catalog *cat) {
   sqlite3_close(cat->db);
   ggs__termset_free(&cat->terms);
   for (int i = 0; i < 4; i++) gg_buf_free(&cat->docbuf[i]);
+  gg_buf_free(&cat->ftsbuf);
+  stage_reset(cat);
   gg_free(cat->mem, cat);
 }
 
@@ -568,9 +572,39 @@ static int tok_cb(void *p, int tflags, const char *tok, int n, int start, int en
   return c->stop ? SQLITE_DONE : SQLITE_OK;
 }
 
+/* The unicode61 rules for ASCII text: letters and digits form tokens, lower-cased; every
+ * other character separates. Most package text is ASCII, and doing it here is several
+ * times faster than the general tokenizer. Returns 1 (not done) when the text is not ASCII
+ * or has a token too long for the buffer, so the caller uses unicode61 instead. */
+static int tokenize_ascii(const char *text, size_t len,
+                          int (*fn)(void *ud, const char *tok, size_t n, size_t start, size_t end),
+                          void *ud, int *err) {
+  for (size_t i = 0; i < len; i++)
+    if ((unsigned char)text[i] >= 0x80) return 1;
+  char buf[1024];
+  size_t i = 0;
+  while (i < len) {
+    while (i < len && !isalnum((unsigned char)text[i])) i++;
+    size_t st = i;
+    while (i < len && isalnum((unsigned char)text[i])) i++;
+    if (i == st) break;
+    if (i - st > sizeof(buf)) return 1;
+    for (size_t k = st; k < i; k++) buf[k - st] = (char)tolower((unsigned char)text[k]);
+    int rc = fn(ud, buf, i - st, st, i);
+    if (rc) {
+      *err = rc < 0 ? rc : GG_OK;
+      return 0;
+    }
+  }
+  *err = GG_OK;
+  return 0;
+}
+
 int ggs__tokenize(ggs_catalog *cat, const char *text, size_t len, int query,
                   int (*fn)(void *ud, const char *tok, size_t n, size_t start, size_t end),
                   void *ud) {
+  int aerr;
+  if (tokenize_ascii(text, len, fn, ud, &aerr) == 0) return aerr;
   if (cat->tok == NULL) {
     int err = tok_init(cat);
     if (err) return err;
@@ -780,13 +814,238 @@ static int doc_build(ggs_catalog *cat, const ggs_catalog_pkg *p, doc *d) {
 
 static const char *bufstr(gg_buf *b) { return (const char *)gg_buf_ptr(b); }
 
-/* Binds rank + the six FTS columns (?1..?7) from borrowed strings. */
+/* The indexed text of a document. FTS5 only ever sees words tagged with their field: "n" +
+ * word for the id and name, "d" + word for the description, "g" + word for tags and
+ * keywords (words as the unicode61 tokenizer makes them), plus the facet tokens. A search
+ * for a word in one field is then one term with a doclist of just the packages that have
+ * it there: restricting a common word to a field by FTS5 column filters meant decoding its
+ * whole doclist, which was the dominant cost of filtered searches on a million packages.
+ * f = {id, name, description, tags, keywords, facets} (lists as stored JSON: the tokenizer
+ * skips the punctuation). */
+typedef struct ftxt_ctx {
+  gg_buf *b;
+  char field;
+} ftxt_ctx;
+
+static int ftxt_tok(void *ud, const char *tok, size_t n, size_t start, size_t end) {
+  (void)start;
+  (void)end;
+  ftxt_ctx *c = ud;
+  uint8_t pre[2] = {' ', (uint8_t)c->field};
+  int err = gg_buf_append(c->b, pre, 2);
+  return err ? err : gg_buf_append(c->b, tok, n);
+}
+
+static int fts_text(ggs_catalog *cat, const char *const f[6], gg_buf *out) {
+  static const char field[5] = {'n', 'n', 'd', 'g', 'g'};
+  gg_buf_reset(out);
+  int err = GG_OK;
+  for (int i = 0; i < 5 && !err; i++) {
+    ftxt_ctx c = {out, field[i]};
+    err = ggs__tokenize(cat, f[i], strlen(f[i]), 0, ftxt_tok, &c);
+  }
+  /* facet tokens, their separators as spaces (the text must stay a valid JSON string) */
+  if (!err) err = gg_buf_append_byte(out, ' ');
+  for (const char *p = f[5]; *p && !err; p++)
+    err = gg_buf_append_byte(out, *p == '\n' ? ' ' : (uint8_t)*p);
+  return err ? err : gg_buf_append_byte(out, '\0');
+}
+
 static int fts_op(ggs_catalog *cat, int which, int64_t rank, const char *const f[6]) {
+  int err = fts_text(cat, f, &cat->ftsbuf);
+  if (err) return err;
   sqlite3_stmt *s = ggs__st(cat, which);
   if (s == NULL) return GG_ESTORAGE;
   sqlite3_bind_int64(s, 1, rank);
-  for (int i = 0; i < 6; i++) bind_text(s, i + 2, f[i]);
+  sqlite3_bind_text(s, 2, (const char *)gg_buf_ptr(&cat->ftsbuf), -1, SQLITE_STATIC);
   return run(cat, s);
+}
+
+/* ---- staged FTS writes ----------------------------------------------------------------------
+ * SQLite 3.40's FTS5 flushes its in-memory index at every statement boundary inside a
+ * transaction (its savepoint method), so one INSERT per package wrote one tiny segment per
+ * package. Inside a bulk transaction the FTS writes are therefore staged in memory and
+ * applied a few megabytes at a time, each batch as one statement over json_each(): the
+ * deletes first, then the inserts in rowid order (the order FTS5 appends fastest). A
+ * document staged for insertion and changed again before a flush just replaces its staged
+ * text; one already in the index is deleted with the text it was indexed with, which is
+ * always what search_doc holds at that moment. */
+
+#define STAGE_FLUSH (16u << 20) /* bytes of staged text that trigger a flush */
+
+typedef struct stage_ent {
+  int64_t rank;
+  size_t off, len; /* text in cat->stage_pool */
+  int del;         /* 1: a delete, 0: an insert */
+  int dead;        /* an insert replaced before the flush */
+} stage_ent;
+
+/* Index of rank's pending insert, or SIZE_MAX (cat->stage_set: rank -> entry + 1). */
+static size_t stage_find(ggs_catalog *cat, int64_t rank) {
+  if (cat->stage_set_cap == 0) return SIZE_MAX;
+  size_t m = cat->stage_set_cap - 1, j = (size_t)((uint64_t)rank * 0x9E3779B97F4A7C15ull) & m;
+  for (; cat->stage_set[j].rank; j = (j + 1) & m)
+    if (cat->stage_set[j].rank == rank) return cat->stage_set[j].idx;
+  return SIZE_MAX;
+}
+
+static int stage_set_put(ggs_catalog *cat, int64_t rank, size_t idx) {
+  if ((cat->stage_set_n + 1) * 2 > cat->stage_set_cap) {
+    size_t nc = cat->stage_set_cap ? cat->stage_set_cap * 2 : 1024;
+    struct ggs__rankidx *ns = gg_calloc(cat->mem, nc, sizeof(*ns));
+    if (ns == NULL) return GG_ENOMEM;
+    for (size_t i = 0; i < cat->stage_set_cap; i++) {
+      if (!cat->stage_set[i].rank) continue;
+      size_t j = (size_t)((uint64_t)cat->stage_set[i].rank * 0x9E3779B97F4A7C15ull) & (nc - 1);
+      while (ns[j].rank) j = (j + 1) & (nc - 1);
+      ns[j] = cat->stage_set[i];
+    }
+    gg_free(cat->mem, cat->stage_set);
+    cat->stage_set = ns;
+    cat->stage_set_cap = nc;
+  }
+  size_t m = cat->stage_set_cap - 1, j = (size_t)((uint64_t)rank * 0x9E3779B97F4A7C15ull) & m;
+  while (cat->stage_set[j].rank && cat->stage_set[j].rank != rank) j = (j + 1) & m;
+  if (!cat->stage_set[j].rank) cat->stage_set_n++;
+  cat->stage_set[j].rank = rank;
+  cat->stage_set[j].idx = idx;
+  return GG_OK;
+}
+
+static int stage_add(ggs_catalog *cat, int64_t rank, int del, const char *const f[6]) {
+  if (cat->stage_n == cat->stage_cap) {
+    size_t nc = cat->stage_cap ? cat->stage_cap * 2 : 4096;
+    stage_ent *ne = gg_realloc(cat->mem, cat->stage, nc * sizeof(*ne));
+    if (ne == NULL) return GG_ENOMEM;
+    cat->stage = ne;
+    cat->stage_cap = nc;
+  }
+  int err = fts_text(cat, f, &cat->ftsbuf);
+  if (err) return err;
+  stage_ent *e = &((stage_ent *)cat->stage)[cat->stage_n];
+  e->rank = rank;
+  e->del = del;
+  e->dead = 0;
+  e->off = gg_buf_len(&cat->stage_pool);
+  e->len = gg_buf_len(&cat->ftsbuf) - 1;
+  err = gg_buf_append(&cat->stage_pool, gg_buf_ptr(&cat->ftsbuf), e->len);
+  if (!err && !del) err = stage_set_put(cat, rank, cat->stage_n + 1);
+  if (err) return err;
+  cat->stage_n++;
+  return GG_OK;
+}
+
+static int stage_cmp(const void *a, const void *b) {
+  const stage_ent *x = a, *y = b;
+  if (x->del != y->del) return y->del - x->del; /* deletes first */
+  return (x->rank > y->rank) - (x->rank < y->rank);
+}
+
+/* Applies the staged writes of one kind as one statement. */
+static int stage_apply(ggs_catalog *cat, int del, gg_buf *json) {
+  stage_ent *st = cat->stage;
+  const char *pool = (const char *)gg_buf_ptr(&cat->stage_pool);
+  gg_buf_reset(json);
+  int err = gg_buf_append_byte(json, '['), any = 0;
+  for (size_t i = 0; i < cat->stage_n && !err; i++) {
+    if (st[i].dead || st[i].del != del) continue;
+    char num[32];
+    /* the indexed text is tokens only (letters, digits, spaces): nothing to escape */
+    snprintf(num, sizeof(num), "%s[%lld,\"", any ? "," : "", (long long)st[i].rank);
+    err = gg_buf_append_str(json, num);
+    for (size_t k = 0; k < st[i].len && !err; k++) { /* escapes: defensive, never expected */
+      unsigned char ch = (unsigned char)pool[st[i].off + k];
+      err = ch == '"' || ch == '\\' || ch < 0x20 ? gg_buf_append_byte(json, ' ')
+                                                  : gg_buf_append_byte(json, ch);
+    }
+    if (!err) err = gg_buf_append_str(json, "\"]");
+    any = 1;
+  }
+  if (!err) err = gg_buf_append_str(json, "]");
+  if (!err) err = gg_buf_append_byte(json, '\0');
+  if (err || !any) return err;
+  static const char *const sql[2] = {
+      "INSERT INTO fts(rowid, t) SELECT value ->> 0, value ->> 1 FROM json_each(?1)",
+      "INSERT INTO fts(fts, rowid, t) SELECT 'delete', value ->> 0, value ->> 1 "
+      "FROM json_each(?1)"};
+  sqlite3_stmt *s;
+  int rc = sqlite3_prepare_v2(cat->db, sql[del], -1, &s, NULL);
+  if (rc != SQLITE_OK) return ggs__sqlerr(cat, rc);
+  sqlite3_bind_text(s, 1, (const char *)gg_buf_ptr(json), -1, SQLITE_STATIC);
+  rc = sqlite3_step(s);
+  err = rc == SQLITE_DONE ? GG_OK : ggs__sqlerr(cat, rc);
+  sqlite3_finalize(s);
+  return err;
+}
+
+static int stage_flush(ggs_catalog *cat) {
+  if (cat->stage_n == 0) return GG_OK;
+  qsort(cat->stage, cat->stage_n, sizeof(stage_ent), stage_cmp);
+  gg_buf json;
+  gg_buf_init(&json, cat->mem, SIZE_MAX);
+  int err = stage_apply(cat, 1, &json);
+  if (!err) err = stage_apply(cat, 0, &json);
+  gg_buf_free(&json);
+  cat->stage_n = 0;
+  gg_buf_reset(&cat->stage_pool);
+  if (cat->stage_set) memset(cat->stage_set, 0, cat->stage_set_cap * sizeof(*cat->stage_set));
+  cat->stage_set_n = 0;
+  return err;
+}
+
+static void stage_reset(ggs_catalog *cat) {
+  cat->stage_n = 0;
+  gg_buf_free(&cat->stage_pool);
+  gg_free(cat->mem, cat->stage);
+  gg_free(cat->mem, cat->stage_set);
+  cat->stage = NULL;
+  cat->stage_set = NULL;
+  cat->stage_cap = cat->stage_set_cap = cat->stage_set_n = 0;
+}
+
+/* An FTS write: immediate outside a bulk transaction, staged inside one. */
+static int fts_write(ggs_catalog *cat, int del, int64_t rank, const char *const f[6]) {
+  if (!cat->in_bulk) return fts_op(cat, del ? ST_FTS_DELETE : ST_FTS_INSERT, rank, f);
+  size_t idx = stage_find(cat, rank);
+  if (del && idx != SIZE_MAX) { /* never indexed: drop the staged insert instead */
+    ((stage_ent *)cat->stage)[idx - 1].dead = 1;
+    return stage_set_put(cat, rank, SIZE_MAX);
+  }
+  int err = stage_add(cat, rank, del, f);
+  if (!err && gg_buf_len(&cat->stage_pool) >= STAGE_FLUSH) err = stage_flush(cat);
+  return err;
+}
+
+/* Re-indexes every document in rank order (after a re-rank), the equivalent of FTS5's
+ * 'rebuild' for a contentless table. Only inside a bulk transaction or optimize. */
+static int fts_rebuild(ggs_catalog *cat) {
+  int in_bulk = cat->in_bulk;
+  cat->in_bulk = 1; /* stage the inserts */
+  int err = stage_flush(cat);
+  if (!err) err = ggs__exec(cat, "INSERT INTO fts(fts) VALUES('delete-all')");
+  sqlite3_stmt *s = NULL;
+  int rc = SQLITE_OK;
+  if (!err) {
+    rc = sqlite3_prepare_v2(cat->db,
+                            "SELECT rank, id, name, description, tags, keywords, facets "
+                            "FROM search_doc ORDER BY rank",
+                            -1, &s, NULL);
+    if (rc != SQLITE_OK) err = ggs__sqlerr(cat, rc);
+  }
+  while (!err && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+    const char *f[6];
+    for (int i = 0; i < 6; i++) {
+      f[i] = (const char *)sqlite3_column_text(s, i + 1);
+      if (f[i] == NULL) f[i] = "";
+    }
+    err = stage_add(cat, sqlite3_column_int64(s, 0), 0, f);
+    if (!err && gg_buf_len(&cat->stage_pool) >= STAGE_FLUSH) err = stage_flush(cat);
+  }
+  if (!err && rc != SQLITE_DONE) err = ggs__sqlerr(cat, rc);
+  sqlite3_finalize(s);
+  if (!err) err = stage_flush(cat);
+  cat->in_bulk = in_bulk;
+  return err;
 }
 
 /* ---- transactions ------------------------------------------------------------------------ */
@@ -889,19 +1148,18 @@ static int read_doc(ggs_catalog *cat, int64_t pid, old_doc *o) {
   return GG_OK;
 }
 
-/* Removes a document's FTS row and vocabulary counts (unless the FTS build is deferred). */
+/* Removes a document's FTS row and vocabulary counts (a deferred bulk transaction recounts
+ * the vocabulary at commit instead). */
 static int unindex(ggs_catalog *cat, const old_doc *o) {
-  if (cat->deferred) return GG_OK;
   const char *f[6] = {o->text[0], o->text[1], o->text[2], o->text[3], o->text[4], o->text[6]};
-  int err = fts_op(cat, ST_FTS_DELETE, o->rank, f);
-  if (!err) err = ggs__terms_doc(cat, f, 5, -1);
+  int err = fts_write(cat, 1, o->rank, f);
+  if (!err && !cat->deferred) err = ggs__terms_doc(cat, f, 6, -1);
   return err;
 }
 
 static int index_doc(ggs_catalog *cat, int64_t rank, const char *const f[6]) {
-  if (cat->deferred) return GG_OK;
-  int err = fts_op(cat, ST_FTS_INSERT, rank, f);
-  if (!err) err = ggs__terms_doc(cat, f, 5, +1);
+  int err = fts_write(cat, 0, rank, f);
+  if (!err && !cat->deferred) err = ggs__terms_doc(cat, f, 6, +1);
   return err;
 }
 
@@ -1327,8 +1585,9 @@ static int rerank(ggs_catalog *cat) {
 
 /* The deferred work of a bulk commit or of optimize: popularity order, FTS, vocabulary. */
 static int rebuild(ggs_catalog *cat, int do_rerank, int had_docs) {
-  int err = do_rerank ? rerank(cat) : GG_OK;
-  if (!err) err = ggs__exec(cat, "INSERT INTO fts(fts) VALUES('rebuild')");
+  int err = stage_flush(cat);
+  if (!err && do_rerank) err = rerank(cat);
+  if (!err && do_rerank) err = fts_rebuild(cat);
   if (!err) err = ggs__terms_recompute(cat, had_docs);
   return err;
 }
@@ -1339,13 +1598,15 @@ int ggs_catalog_commit(ggs_catalog *cat) {
   int err = cat->bulk_failed;
   if (!err && cat->name_index_dropped)
     err = ggs__exec(cat, "CREATE INDEX packages_name ON packages(name COLLATE NOCASE)");
-  if (!err) err = cat->deferred ? rebuild(cat, cat->need_rerank, cat->bulk_had_docs)
-                                : ggs__terms_flush(cat);
+  if (!err)
+    err = cat->deferred ? rebuild(cat, cat->need_rerank, cat->bulk_had_docs) : stage_flush(cat);
+  if (!err && !cat->deferred) err = ggs__terms_flush(cat);
   if (!err) err = ggs__terms_keys(cat);
   if (!err) err = run_id(cat, ST_COMMIT);
   cat->in_bulk = 0;
   cat->deferred = 0;
   cat->cache_pid = 0;
+  stage_reset(cat);
   if (err) {
     run_id(cat, ST_ROLLBACK);
     ggs__termset_free(&cat->terms);
@@ -1360,6 +1621,7 @@ void ggs_catalog_rollback(ggs_catalog *cat) {
   cat->in_bulk = 0;
   cat->deferred = 0;
   cat->cache_pid = 0;
+  stage_reset(cat);
   ggs__termset_free(&cat->terms);
   ggs__termset_init(&cat->terms, cat->mem);
 }

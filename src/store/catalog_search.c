@@ -111,10 +111,11 @@ static int ts_add(ggs__termset *ts, const char *tok, size_t n, int sign) {
   return GG_OK;
 }
 
-/* The vocabulary keeps the words of the text fields: not facet tokens, not huge tokens. */
+/* The vocabulary keeps the words of the text fields and the facet tokens (their counts
+ * decide which filters the index applies, ggs_catalog_search); not huge tokens. */
 static int vocab_word(const char *t, size_t n) {
-  if (n == 0 || n > TERM_MAX) return 0;
-  return !(n >= 3 && t[0] == '0' && t[1] == '0' && t[2] >= 'a' && t[2] <= 'z');
+  (void)t;
+  return n > 0 && n <= TERM_MAX;
 }
 
 typedef struct doc_ctx {
@@ -171,8 +172,11 @@ int ggs__terms_recompute(ggs_catalog *cat, int had_docs) {
     err = ggs__exec(cat, "CREATE VIRTUAL TABLE IF NOT EXISTS temp.fts_vocab "
                          "USING fts5vocab(main, fts, row)");
   if (!err)
-    err = ggs__exec(cat, "INSERT INTO terms(term, df) SELECT term, doc FROM temp.fts_vocab "
-                         "WHERE term NOT GLOB '00[a-z]*' AND length(CAST(term AS BLOB)) <= 64 "
+    /* indexed words carry their field letter (catalog.c fts_text): strip it; a package with
+     * the word in two fields counts twice, good enough for ranking corrections */
+    err = ggs__exec(cat, "INSERT INTO terms(term, df) SELECT CASE WHEN term GLOB '00*' THEN "
+                         "term ELSE substr(term, 2) END, sum(doc) FROM temp.fts_vocab "
+                         "WHERE length(CAST(term AS BLOB)) <= 65 GROUP BY 1 "
                          "ON CONFLICT(term) DO UPDATE SET df = excluded.df");
   ggs__termset_free(&cat->terms);
   return err;
@@ -571,41 +575,42 @@ static int parse_tok(void *ud, const char *tok, size_t n, size_t start, size_t e
 
 /* ---- FTS expressions ------------------------------------------------------------------- */
 
-enum { F_NAME = 1, F_DESC = 2, F_TAGS = 4 };
+/* Field letters of the indexed words (catalog.c fts_text): bit i of a pattern is field i. */
+static const char field_letter[3] = {'n', 'd', 'g'};
 
-static const char *const field_cols[] = {"{id name}", "{description}", "{tags keywords}"};
-
-static int word_group(gg_buf *b, const qword *w) {
-  int err = gg_buf_append_str(b, w->nalts > 1 ? "(" : "");
-  for (int i = 0; i < w->nalts && !err; i++) {
-    if (i) err = gg_buf_append_str(b, " OR ");
-    if (!err) err = gg_buf_append_byte(b, '"');
-    if (!err) err = gg_buf_append(b, w->alts[i].term, w->alts[i].n);
-    if (!err) err = gg_buf_append_byte(b, '"');
+/* The alternatives of a word in the given fields: ("nfoo" OR "dfoo" OR "nfo0" ...). */
+static int word_group(gg_buf *b, const qword *w, int fields) {
+  int err = gg_buf_append_byte(b, '('), first = 1;
+  for (int f = 0; f < 3 && !err; f++) {
+    if (!(fields & (1 << f))) continue;
+    for (int i = 0; i < w->nalts && !err; i++) {
+      if (!first) err = gg_buf_append_str(b, " OR ");
+      first = 0;
+      uint8_t q[2] = {'"', (uint8_t)field_letter[f]};
+      if (!err) err = gg_buf_append(b, q, 2);
+      if (!err) err = gg_buf_append(b, w->alts[i].term, w->alts[i].n);
+      if (!err) err = gg_buf_append_byte(b, '"');
+    }
   }
-  if (!err && w->nalts > 1) err = gg_buf_append_byte(b, ')');
-  return err;
+  return err ? err : gg_buf_append_byte(b, ')');
 }
 
-/* Every word in every field of the pattern (fields = 0: each word anywhere), then the facet
- * filter. */
+/* Every word in every field of the pattern (fields = 0: each word in some field), then the
+ * facet filter. */
 static int pattern_expr(gg_buf *b, const qword *ws, size_t nw, int fields, const char *facets) {
   gg_buf_reset(b);
   int err = GG_OK, first = 1;
   for (size_t i = 0; i < nw && !err; i++) {
     if (fields == 0) {
       if (!first) err = gg_buf_append_str(b, " AND ");
-      if (!err) err = gg_buf_append_str(b, "{id name description tags keywords} : ");
-      if (!err) err = word_group(b, &ws[i]);
+      if (!err) err = word_group(b, &ws[i], 7);
       first = 0;
       continue;
     }
     for (int f = 0; f < 3 && !err; f++) {
       if (!(fields & (1 << f))) continue;
       if (!first) err = gg_buf_append_str(b, " AND ");
-      if (!err) err = gg_buf_append_str(b, field_cols[f]);
-      if (!err) err = gg_buf_append_str(b, " : ");
-      if (!err) err = word_group(b, &ws[i]);
+      if (!err) err = word_group(b, &ws[i], 1 << f);
       first = 0;
     }
   }
@@ -810,10 +815,30 @@ static int hit_cmp(const void *a, const void *b) {
 
 /* ---- search ------------------------------------------------------------------------------ */
 
-static int build_filters(const ggs_catalog_query *q, filters *fl, gg_buf *expr) {
+typedef struct ftok {
+  const char *tok;
+  int64_t df;
+} ftok;
+
+static int ftok_cmp(const void *a, const void *b) {
+  const ftok *x = a, *y = b;
+  return (x->df > y->df) - (x->df < y->df);
+}
+
+/* The filters: facet tokens for tags, author, category, license, and the popularity bucket
+ * tokens of the minimums. The index applies the tokens that match at most a tenth of the
+ * catalog (and, for a query without words, at least the most selective one); the rest are
+ * checked on the candidates (score_all checks every filter). Intersecting a word with a
+ * token that is in, say, 40% of the packages (license MIT, tag "data") made FTS5 seek
+ * through that token's long doclist for every match of the word, a 30 ms query on a
+ * million packages whenever the combination was rare. Sets *post when some filter is left
+ * to the candidates. */
+static int build_filters(ggs_catalog *cat, const ggs_catalog_query *q, size_t nwords,
+                         filters *fl, gg_buf *expr, int *post) {
   fl->n = 0;
   fl->min_downloads = q->min_downloads;
   fl->min_stars = q->min_stars;
+  *post = q->min_downloads || q->min_stars;
   if (q->n_tags > GGS_CATALOG_MAX_LIST || (q->n_tags && q->tags == NULL)) return GG_EINVAL;
   for (size_t i = 0; i < q->n_tags; i++) {
     if (q->tags[i] == NULL || strlen(q->tags[i]) > GGS_CATALOG_MAX_ID) return GG_EINVAL;
@@ -829,26 +854,40 @@ static int build_filters(const ggs_catalog_query *q, filters *fl, gg_buf *expr) 
     if (ggs__facet_token(one[i].kind, one[i].v, fl->tok[fl->n++], sizeof(fl->tok[0])))
       return GG_EINVAL;
   }
+  /* popularity: the bucket token at or below each minimum */
+  char bucket[2][16];
+  ftok all[GGS_CATALOG_MAX_LIST + 5];
+  size_t na = 0;
+  for (size_t i = 0; i < fl->n; i++) all[na++] = (ftok){fl->tok[i], 0};
+  const uint64_t mins[2] = {q->min_downloads, q->min_stars};
+  for (int i = 0; i < 2; i++) {
+    if (mins[i] == 0) continue;
+    int b = 0;
+    for (uint64_t v = mins[i]; v >= 10 && b < GGS__BUCKET_MAX; v /= 10) b++;
+    snprintf(bucket[i], sizeof(bucket[i]), "00%c%d", i ? 's' : 'd', b);
+    all[na++] = (ftok){bucket[i], 0};
+  }
+  int64_t docs = 0;
+  sqlite3_stmt *s = ggs__st(cat, ST_DOC_MAXRANK);
+  if (s == NULL) return GG_ESTORAGE;
+  if (sqlite3_step(s) == SQLITE_ROW) docs = sqlite3_column_int64(s, 0);
+  sqlite3_reset(s);
+  for (size_t i = 0; i < na; i++) {
+    int err = term_df(cat, all[i].tok, strlen(all[i].tok), &all[i].df);
+    if (err) return err;
+  }
+  qsort(all, na, sizeof(*all), ftok_cmp);
   gg_buf_reset(expr);
   int err = GG_OK;
   size_t terms = 0;
-  for (size_t i = 0; i < fl->n && !err; i++) {
-    err = gg_buf_append_str(expr, terms++ ? " AND \"" : "{facets} : (\"");
-    if (!err) err = gg_buf_append_str(expr, fl->tok[i]);
+  for (size_t i = 0; i < na && !err; i++) {
+    if ((i > 0 || nwords > 0) && all[i].df * 10 > docs) {
+      *post = 1;
+      continue;
+    }
+    err = gg_buf_append_str(expr, terms++ ? " AND \"" : "(\"");
+    if (!err) err = gg_buf_append_str(expr, all[i].tok);
     if (!err) err = gg_buf_append_byte(expr, '"');
-  }
-  /* popularity: the bucket token at or below the minimum */
-  const struct {
-    char kind;
-    uint64_t min;
-  } num[] = {{'d', q->min_downloads}, {'s', q->min_stars}};
-  for (size_t i = 0; i < 2 && !err; i++) {
-    if (num[i].min == 0) continue;
-    int b = 0;
-    for (uint64_t v = num[i].min; v >= 10 && b < GGS__BUCKET_MAX; v /= 10) b++;
-    char t[24];
-    snprintf(t, sizeof(t), "%s\"00%c%d\"", terms++ ? " AND " : "{facets} : (", num[i].kind, b);
-    err = gg_buf_append_str(expr, t);
   }
   if (!err && terms) err = gg_buf_append_byte(expr, ')');
   if (!err) err = gg_buf_append_byte(expr, '\0');
@@ -1003,11 +1042,12 @@ int ggs__search(ggs_catalog *cat, const ggs_catalog_query *q, size_t k_override,
   qword *ws = gg_calloc(cat->mem, GGS_CATALOG_MAX_WORDS, sizeof(*ws));
   ggs_catalog_results *res = ggs__arena_alloc(&ra, sizeof(*res));
   int err = fl && ws && res ? GG_OK : GG_ENOMEM;
-  if (!err) err = build_filters(q, fl, &fexpr);
+  int post = 0;
 
   /* words, each corrected against the vocabulary */
   parse_ctx pc = {ws, 0};
   if (!err) err = ggs__tokenize(cat, text, tlen, 1, parse_tok, &pc);
+  if (!err) err = build_filters(cat, q, pc.n, fl, &fexpr, &post);
   int any_corrected = 0;
   for (size_t i = 0; i < pc.n && !err; i++) {
     err = correct(cat, &ws[i]);
@@ -1029,7 +1069,7 @@ int ggs__search(ggs_catalog *cat, const ggs_catalog_query *q, size_t k_override,
   for (int round = 0; round < 2 && !err; round++) {
     err = gather(&s, ws, pc.n, facets, raw, fixed, limit, k, &expr);
     if (!err) err = score_all(&s, &sq, fl, pc.n == 0);
-    if (err || s.nhits >= limit || !s.saturated || (!q->min_downloads && !q->min_stars)) break;
+    if (err || s.nhits >= limit || !s.saturated || !post) break;
     k *= 8;
   }
   if (!err) {

@@ -11,8 +11,8 @@
  *                 package's popularity rank and is the FTS5 rowid: FTS5 returns matches in
  *                 rowid order, so "the K most popular matches" is an index walk that stops
  *                 after K rows however common the words are.
- *   fts           contentless FTS5 index (detail=none) of field-tagged words and facet
- *                 tokens derived from search_doc (fts_text)
+ *   fts           FTS5 index (detail=none) of field-tagged words and facet tokens derived
+ *                 from search_doc (fts_text), external content through the fts_src view
  *   versions, dependencies, tags, keywords, authors, categories, publishers
  *   terms, term_keys  vocabulary with document frequencies and its deletion neighbourhoods
  *                 (typo correction, catalog_search.c)
@@ -370,8 +370,12 @@ static const char *const migrations[GGS_CATALOG_SCHEMA_VERSION] = {
     "  id TEXT NOT NULL, name TEXT NOT NULL, description TEXT NOT NULL,"
     "  tags TEXT NOT NULL, keywords TEXT NOT NULL, authors TEXT NOT NULL,"
     "  facets TEXT NOT NULL, downloads INTEGER NOT NULL, stars INTEGER NOT NULL);"
-    /* contentless: the indexed text is derived from search_doc (catalog.c fts_text) */
-    "CREATE VIRTUAL TABLE fts USING fts5(t, content='', detail='none', columnsize=0, tokenize='ascii');"
+    /* the indexed text is derived from search_doc by ggs_fts_text() (catalog.c fts_text),
+     * registered on every connection; FTS5 reads it through this view when it rebuilds */
+    "CREATE VIEW fts_src(rank, t) AS SELECT rank,"
+    "  ggs_fts_text(id, name, description, tags, keywords, facets) FROM search_doc;"
+    "CREATE VIRTUAL TABLE fts USING fts5(t, content='fts_src', content_rowid='rank',"
+    "  detail='none', columnsize=0, tokenize='ascii');"
     "INSERT INTO fts(fts, rank) VALUES('hashsize', 16777216);"
     "CREATE TABLE versions("
     "  pid INTEGER NOT NULL, version TEXT NOT NULL, cid TEXT,"
@@ -449,7 +453,7 @@ static int migrate(ggs_catalog *cat, int from) {
   return err;
 }
 
-static void stage_reset(ggs_catalog *cat);
+static void fts_text_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv);
 
 /* ---- open / close ----------------------------------------------------------------------- */
 
@@ -461,7 +465,6 @@ int ggs_catalog_open(ggs_catalog **out, const char *path, unsigned flags, const 
   ggs__termset_init(&cat->terms, mem);
   for (int i = 0; i < 4; i++) gg_buf_init(&cat->docbuf[i], mem, SIZE_MAX);
   gg_buf_init(&cat->ftsbuf, mem, SIZE_MAX);
-  gg_buf_init(&cat->stage_pool, mem, SIZE_MAX);
   int oflags = (flags & GGS_CATALOG_READONLY)
                    ? SQLITE_OPEN_READONLY
                    : SQLITE_OPEN_READWRITE | ((flags & GGS_CATALOG_CREATE) ? SQLITE_OPEN_CREATE : 0);
@@ -478,6 +481,10 @@ int ggs_catalog_open(ggs_catalog **out, const char *path, unsigned flags, const 
   if (rc == SQLITE_OK)
     rc = sqlite3_create_function(cat->db, "semver_pre", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
                                  NULL, semver_pre_fn, NULL, NULL);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_create_function(cat->db, "ggs_fts_text", 6,
+                                 SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, cat,
+                                 fts_text_fn, NULL, NULL);
   if (rc != SQLITE_OK) {
     err = ggs__sqlerr(cat, rc);
     goto fail;
@@ -525,7 +532,6 @@ void ggs_catalog_close(ggs_catalog *cat) {
   ggs__termset_free(&cat->terms);
   for (int i = 0; i < 4; i++) gg_buf_free(&cat->docbuf[i]);
   gg_buf_free(&cat->ftsbuf);
-  stage_reset(cat);
   gg_free(cat->mem, cat);
 }
 
@@ -861,191 +867,29 @@ static int fts_op(ggs_catalog *cat, int which, int64_t rank, const char *const f
   return run(cat, s);
 }
 
-/* ---- staged FTS writes ----------------------------------------------------------------------
- * SQLite 3.40's FTS5 flushes its in-memory index at every statement boundary inside a
- * transaction (its savepoint method), so one INSERT per package wrote one tiny segment per
- * package. Inside a bulk transaction the FTS writes are therefore staged in memory and
- * applied a few megabytes at a time, each batch as one statement over json_each(): the
- * deletes first, then the inserts in rowid order (the order FTS5 appends fastest). A
- * document staged for insertion and changed again before a flush just replaces its staged
- * text; one already in the index is deleted with the text it was indexed with, which is
- * always what search_doc holds at that moment. */
-
-#define STAGE_FLUSH (16u << 20) /* bytes of staged text that trigger a flush */
-
-typedef struct stage_ent {
-  int64_t rank;
-  size_t off, len; /* text in cat->stage_pool */
-  int del;         /* 1: a delete, 0: an insert */
-  int dead;        /* an insert replaced before the flush */
-} stage_ent;
-
-/* Index of rank's pending insert, or SIZE_MAX (cat->stage_set: rank -> entry + 1). */
-static size_t stage_find(ggs_catalog *cat, int64_t rank) {
-  if (cat->stage_set_cap == 0) return SIZE_MAX;
-  size_t m = cat->stage_set_cap - 1, j = (size_t)((uint64_t)rank * 0x9E3779B97F4A7C15ull) & m;
-  for (; cat->stage_set[j].rank; j = (j + 1) & m)
-    if (cat->stage_set[j].rank == rank) return cat->stage_set[j].idx;
-  return SIZE_MAX;
-}
-
-static int stage_set_put(ggs_catalog *cat, int64_t rank, size_t idx) {
-  if ((cat->stage_set_n + 1) * 2 > cat->stage_set_cap) {
-    size_t nc = cat->stage_set_cap ? cat->stage_set_cap * 2 : 1024;
-    struct ggs__rankidx *ns = gg_calloc(cat->mem, nc, sizeof(*ns));
-    if (ns == NULL) return GG_ENOMEM;
-    for (size_t i = 0; i < cat->stage_set_cap; i++) {
-      if (!cat->stage_set[i].rank) continue;
-      size_t j = (size_t)((uint64_t)cat->stage_set[i].rank * 0x9E3779B97F4A7C15ull) & (nc - 1);
-      while (ns[j].rank) j = (j + 1) & (nc - 1);
-      ns[j] = cat->stage_set[i];
-    }
-    gg_free(cat->mem, cat->stage_set);
-    cat->stage_set = ns;
-    cat->stage_set_cap = nc;
-  }
-  size_t m = cat->stage_set_cap - 1, j = (size_t)((uint64_t)rank * 0x9E3779B97F4A7C15ull) & m;
-  while (cat->stage_set[j].rank && cat->stage_set[j].rank != rank) j = (j + 1) & m;
-  if (!cat->stage_set[j].rank) cat->stage_set_n++;
-  cat->stage_set[j].rank = rank;
-  cat->stage_set[j].idx = idx;
-  return GG_OK;
-}
-
-static int stage_add(ggs_catalog *cat, int64_t rank, int del, const char *const f[6]) {
-  if (cat->stage_n == cat->stage_cap) {
-    size_t nc = cat->stage_cap ? cat->stage_cap * 2 : 4096;
-    stage_ent *ne = gg_realloc(cat->mem, cat->stage, nc * sizeof(*ne));
-    if (ne == NULL) return GG_ENOMEM;
-    cat->stage = ne;
-    cat->stage_cap = nc;
+/* SQL ggs_fts_text(id, name, description, tags, keywords, facets): the indexed text of a
+ * document, for the fts_src view through which FTS5 rebuilds its index. */
+static void fts_text_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+  ggs_catalog *cat = sqlite3_user_data(ctx);
+  const char *f[6];
+  for (int i = 0; i < 6 && i < argc; i++) {
+    f[i] = (const char *)sqlite3_value_text(argv[i]);
+    if (f[i] == NULL) f[i] = "";
   }
   int err = fts_text(cat, f, &cat->ftsbuf);
-  if (err) return err;
-  stage_ent *e = &((stage_ent *)cat->stage)[cat->stage_n];
-  e->rank = rank;
-  e->del = del;
-  e->dead = 0;
-  e->off = gg_buf_len(&cat->stage_pool);
-  e->len = gg_buf_len(&cat->ftsbuf) - 1;
-  err = gg_buf_append(&cat->stage_pool, gg_buf_ptr(&cat->ftsbuf), e->len);
-  if (!err && !del) err = stage_set_put(cat, rank, cat->stage_n + 1);
-  if (err) return err;
-  cat->stage_n++;
-  return GG_OK;
+  if (err == GG_ENOMEM)
+    sqlite3_result_error_nomem(ctx);
+  else if (err)
+    sqlite3_result_error(ctx, "ggs_fts_text failed", -1);
+  else
+    sqlite3_result_text(ctx, (const char *)gg_buf_ptr(&cat->ftsbuf),
+                        (int)gg_buf_len(&cat->ftsbuf) - 1, SQLITE_TRANSIENT);
 }
 
-static int stage_cmp(const void *a, const void *b) {
-  const stage_ent *x = a, *y = b;
-  if (x->del != y->del) return y->del - x->del; /* deletes first */
-  return (x->rank > y->rank) - (x->rank < y->rank);
-}
-
-/* Applies the staged writes of one kind as one statement. */
-static int stage_apply(ggs_catalog *cat, int del, gg_buf *json) {
-  stage_ent *st = cat->stage;
-  const char *pool = (const char *)gg_buf_ptr(&cat->stage_pool);
-  gg_buf_reset(json);
-  int err = gg_buf_append_byte(json, '['), any = 0;
-  for (size_t i = 0; i < cat->stage_n && !err; i++) {
-    if (st[i].dead || st[i].del != del) continue;
-    char num[32];
-    /* the indexed text is tokens only (letters, digits, spaces): nothing to escape */
-    snprintf(num, sizeof(num), "%s[%lld,\"", any ? "," : "", (long long)st[i].rank);
-    err = gg_buf_append_str(json, num);
-    for (size_t k = 0; k < st[i].len && !err; k++) { /* escapes: defensive, never expected */
-      unsigned char ch = (unsigned char)pool[st[i].off + k];
-      err = ch == '"' || ch == '\\' || ch < 0x20 ? gg_buf_append_byte(json, ' ')
-                                                  : gg_buf_append_byte(json, ch);
-    }
-    if (!err) err = gg_buf_append_str(json, "\"]");
-    any = 1;
-  }
-  if (!err) err = gg_buf_append_str(json, "]");
-  if (!err) err = gg_buf_append_byte(json, '\0');
-  if (err || !any) return err;
-  static const char *const sql[2] = {
-      "INSERT INTO fts(rowid, t) SELECT value ->> 0, value ->> 1 FROM json_each(?1)",
-      "INSERT INTO fts(fts, rowid, t) SELECT 'delete', value ->> 0, value ->> 1 "
-      "FROM json_each(?1)"};
-  sqlite3_stmt *s;
-  int rc = sqlite3_prepare_v2(cat->db, sql[del], -1, &s, NULL);
-  if (rc != SQLITE_OK) return ggs__sqlerr(cat, rc);
-  sqlite3_bind_text(s, 1, (const char *)gg_buf_ptr(json), -1, SQLITE_STATIC);
-  rc = sqlite3_step(s);
-  err = rc == SQLITE_DONE ? GG_OK : ggs__sqlerr(cat, rc);
-  sqlite3_finalize(s);
-  return err;
-}
-
-static int stage_flush(ggs_catalog *cat) {
-  if (cat->stage_n == 0) return GG_OK;
-  qsort(cat->stage, cat->stage_n, sizeof(stage_ent), stage_cmp);
-  gg_buf json;
-  gg_buf_init(&json, cat->mem, SIZE_MAX);
-  int err = stage_apply(cat, 1, &json);
-  if (!err) err = stage_apply(cat, 0, &json);
-  gg_buf_free(&json);
-  cat->stage_n = 0;
-  gg_buf_reset(&cat->stage_pool);
-  if (cat->stage_set) memset(cat->stage_set, 0, cat->stage_set_cap * sizeof(*cat->stage_set));
-  cat->stage_set_n = 0;
-  return err;
-}
-
-static void stage_reset(ggs_catalog *cat) {
-  cat->stage_n = 0;
-  gg_buf_free(&cat->stage_pool);
-  gg_free(cat->mem, cat->stage);
-  gg_free(cat->mem, cat->stage_set);
-  cat->stage = NULL;
-  cat->stage_set = NULL;
-  cat->stage_cap = cat->stage_set_cap = cat->stage_set_n = 0;
-}
-
-/* An FTS write: immediate outside a bulk transaction, staged inside one. */
+/* An FTS write, unless a deferred bulk transaction rebuilds the index at commit. */
 static int fts_write(ggs_catalog *cat, int del, int64_t rank, const char *const f[6]) {
-  if (!cat->in_bulk) return fts_op(cat, del ? ST_FTS_DELETE : ST_FTS_INSERT, rank, f);
-  size_t idx = stage_find(cat, rank);
-  if (del && idx != SIZE_MAX) { /* never indexed: drop the staged insert instead */
-    ((stage_ent *)cat->stage)[idx - 1].dead = 1;
-    return stage_set_put(cat, rank, SIZE_MAX);
-  }
-  int err = stage_add(cat, rank, del, f);
-  if (!err && gg_buf_len(&cat->stage_pool) >= STAGE_FLUSH) err = stage_flush(cat);
-  return err;
-}
-
-/* Re-indexes every document in rank order (after a re-rank), the equivalent of FTS5's
- * 'rebuild' for a contentless table. Only inside a bulk transaction or optimize. */
-static int fts_rebuild(ggs_catalog *cat) {
-  int in_bulk = cat->in_bulk;
-  cat->in_bulk = 1; /* stage the inserts */
-  int err = stage_flush(cat);
-  if (!err) err = ggs__exec(cat, "INSERT INTO fts(fts) VALUES('delete-all')");
-  sqlite3_stmt *s = NULL;
-  int rc = SQLITE_OK;
-  if (!err) {
-    rc = sqlite3_prepare_v2(cat->db,
-                            "SELECT rank, id, name, description, tags, keywords, facets "
-                            "FROM search_doc ORDER BY rank",
-                            -1, &s, NULL);
-    if (rc != SQLITE_OK) err = ggs__sqlerr(cat, rc);
-  }
-  while (!err && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-    const char *f[6];
-    for (int i = 0; i < 6; i++) {
-      f[i] = (const char *)sqlite3_column_text(s, i + 1);
-      if (f[i] == NULL) f[i] = "";
-    }
-    err = stage_add(cat, sqlite3_column_int64(s, 0), 0, f);
-    if (!err && gg_buf_len(&cat->stage_pool) >= STAGE_FLUSH) err = stage_flush(cat);
-  }
-  if (!err && rc != SQLITE_DONE) err = ggs__sqlerr(cat, rc);
-  sqlite3_finalize(s);
-  if (!err) err = stage_flush(cat);
-  cat->in_bulk = in_bulk;
-  return err;
+  if (cat->deferred) return GG_OK;
+  return fts_op(cat, del ? ST_FTS_DELETE : ST_FTS_INSERT, rank, f);
 }
 
 /* ---- transactions ------------------------------------------------------------------------ */
@@ -1148,8 +992,8 @@ static int read_doc(ggs_catalog *cat, int64_t pid, old_doc *o) {
   return GG_OK;
 }
 
-/* Removes a document's FTS row and vocabulary counts (a deferred bulk transaction recounts
- * the vocabulary at commit instead). */
+/* Removes a document's FTS row and vocabulary counts (a deferred bulk transaction rebuilds
+ * both at commit instead). */
 static int unindex(ggs_catalog *cat, const old_doc *o) {
   const char *f[6] = {o->text[0], o->text[1], o->text[2], o->text[3], o->text[4], o->text[6]};
   int err = fts_write(cat, 1, o->rank, f);
@@ -1541,9 +1385,9 @@ int ggs_catalog_begin(ggs_catalog *cat, size_t expected) {
   cat->bulk_failed = GG_OK;
   cat->need_rerank = 0;
   cat->bulk_had_docs = cat->bulk_last_rank > 0;
-  /* Rebuilding the index costs about a third of indexing row by row (docs/catalog.md), so
-   * defer when the batch is at least half the size of what is already there. */
-  cat->deferred = expected >= 256 && (uint64_t)expected * 2 >= (uint64_t)cat->bulk_last_rank;
+  /* A large batch rebuilds the full-text index at commit (rebuild()): worth it when the batch
+   * is at least a tenth of what is already there. */
+  cat->deferred = expected >= 256 && (uint64_t)expected * 10 >= (uint64_t)cat->bulk_last_rank;
   cat->cache_pid = 0;
   sqlite3_stmt *mx;
   int rc = sqlite3_prepare_v2(cat->db, "SELECT coalesce(max(pid), 0) FROM packages", -1, &mx, NULL);
@@ -1583,11 +1427,14 @@ static int rerank(ggs_catalog *cat) {
                    "PRAGMA legacy_alter_table=OFF;");
 }
 
-/* The deferred work of a bulk commit or of optimize: popularity order, FTS, vocabulary. */
+/* The deferred work of a bulk commit or of optimize: popularity order, FTS, vocabulary.
+ * SQLite 3.40's FTS5 flushes its in-memory index at every statement boundary inside a
+ * transaction (its savepoint method), so one INSERT per package wrote one tiny segment per
+ * package; a large batch instead rebuilds the index in one statement, reading the view in
+ * rank order, which is also the order FTS5 appends fastest. */
 static int rebuild(ggs_catalog *cat, int do_rerank, int had_docs) {
-  int err = stage_flush(cat);
-  if (!err && do_rerank) err = rerank(cat);
-  if (!err && do_rerank) err = fts_rebuild(cat);
+  int err = do_rerank ? rerank(cat) : GG_OK;
+  if (!err) err = ggs__exec(cat, "INSERT INTO fts(fts) VALUES('rebuild')");
   if (!err) err = ggs__terms_recompute(cat, had_docs);
   return err;
 }
@@ -1599,14 +1446,13 @@ int ggs_catalog_commit(ggs_catalog *cat) {
   if (!err && cat->name_index_dropped)
     err = ggs__exec(cat, "CREATE INDEX packages_name ON packages(name COLLATE NOCASE)");
   if (!err)
-    err = cat->deferred ? rebuild(cat, cat->need_rerank, cat->bulk_had_docs) : stage_flush(cat);
-  if (!err && !cat->deferred) err = ggs__terms_flush(cat);
+    err = cat->deferred ? rebuild(cat, cat->need_rerank, cat->bulk_had_docs)
+                        : ggs__terms_flush(cat);
   if (!err) err = ggs__terms_keys(cat);
   if (!err) err = run_id(cat, ST_COMMIT);
   cat->in_bulk = 0;
   cat->deferred = 0;
   cat->cache_pid = 0;
-  stage_reset(cat);
   if (err) {
     run_id(cat, ST_ROLLBACK);
     ggs__termset_free(&cat->terms);
@@ -1621,7 +1467,6 @@ void ggs_catalog_rollback(ggs_catalog *cat) {
   cat->in_bulk = 0;
   cat->deferred = 0;
   cat->cache_pid = 0;
-  stage_reset(cat);
   ggs__termset_free(&cat->terms);
   ggs__termset_init(&cat->terms, cat->mem);
 }

@@ -109,15 +109,6 @@ struct ggs_catalog {
   ggs__termset terms;
   gg_buf docbuf[4];      /* reused text buffers of put_package (catalog.c doc) */
   gg_buf ftsbuf;         /* the indexed text being written (catalog.c fts_text) */
-  /* FTS writes staged inside a bulk transaction (catalog.c stage_*) */
-  void *stage;
-  size_t stage_n, stage_cap;
-  gg_buf stage_pool;
-  struct ggs__rankidx {
-    int64_t rank; /* 0 = empty slot (ranks start at 1) */
-    size_t idx;   /* staged insert entry + 1; SIZE_MAX once dropped */
-  } *stage_set;
-  size_t stage_set_n, stage_set_cap;
   int64_t bulk_max_pid; /* packages above it were added by the bulk transaction */
   int name_index_dropped;
   /* the package of the last put in a bulk transaction (put_version follows it) */

@@ -172,7 +172,7 @@ int ggs_catalog_check(ggs_catalog *cat);
 typedef struct ggs_catalog_stats {
   uint64_t packages;
   uint64_t versions;
-  uint64_t terms; /* distinct indexed words (the typo-correction vocabulary) */
+  uint64_t terms; /* distinct indexed words and facet tokens (the vocabulary) */
 } ggs_catalog_stats;
 
 int ggs_catalog_stats_get(ggs_catalog *cat, ggs_catalog_stats *st);

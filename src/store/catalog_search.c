@@ -2,8 +2,9 @@
  * Catalog search: the vocabulary, typo correction and bounded ranking (docs/catalog.md).
  *
  * Vocabulary. `terms` holds every word of the indexed text (as the FTS5 tokenizer produces
- * it) with its document frequency; `term_keys` maps each deletion-neighbourhood key of a
- * term to the term (SymSpell's idea): a term of 3-5 bytes is stored under itself and every
+ * it) and every facet token, with document frequencies; `term_keys` maps each
+ * deletion-neighbourhood key of a word to the word (SymSpell's idea, stored as hashed
+ * buckets): a word of 3-5 bytes is stored under itself and every
  * string made by deleting one byte, a longer term also under every string made by deleting
  * two. A query word w of an unknown (or very rare) word is corrected by looking up w and its
  * own deletions (one for 3-5 bytes, up to two for longer words) and keeping the terms whose
@@ -21,7 +22,8 @@
  * text part fixed by which fields match plus a popularity part; if a package P is not among
  * the K most popular matches of its own pattern, K packages match at least the same fields
  * and are more popular, so they score at least as high and P is not in the top L <= K.
- * Filters are FTS terms too (facet tokens), so they are applied inside the index walk.
+ * Selective filters are FTS terms too (facet tokens), applied inside the index walk; the
+ * others are checked on the candidates (build_filters).
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -7,6 +7,9 @@
 
 #include "cli.h"
 
+int cli_mp_search(cli_ctx *ctx, int argc, char **argv);
+int cli_mp_info(cli_ctx *ctx, int argc, char **argv);
+int cli_mp_import(cli_ctx *ctx, int argc, char **argv);
 int cli_mp_keygen(cli_ctx *ctx, int argc, char **argv);
 int cli_mp_pack(cli_ctx *ctx, int argc, char **argv);
 int cli_mp_cache(cli_ctx *ctx, int argc, char **argv);

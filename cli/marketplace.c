@@ -4,7 +4,7 @@
  */
 #include "cli.h"
 #include "cli_marketplace.h"
-#include "mp_catalog.h"
+#include "marketplace_catalog.h"
 
 static const char help[] = "usage: ggen marketplace <command> [options]\n";
 

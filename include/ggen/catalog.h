@@ -21,7 +21,8 @@
  * All functions return GG_OK or a negative GG_E* code (include/ggen/err.h):
  *   GG_EINVAL   bad argument (empty id, a field over its limit, limit out of range);
  *   GG_ENOTFOUND no such package / version;
- *   GG_EEXIST   the id is owned by another publisher key / version exists with other content;
+ *   GG_EEXIST   a version exists with other content;
+ *   GG_EOWNER   the package id is owned by another publisher key;
  *   GG_EPARSE   an import file is not one of ggen's index formats;
  *   GG_EUNSUPPORTED the file was written by a newer schema version;
  *   GG_ESTORAGE SQLite failed (ggs_catalog_errmsg() says why); GG_EIO file I/O; GG_ENOMEM.
@@ -147,8 +148,8 @@ int ggs_catalog_set_popularity(ggs_catalog *cat, const char *id, uint64_t downlo
                                uint64_t stars);
 
 /* Claims a package id for a publisher key, or verifies the claim, in one atomic step: the
- * first key that claims an id owns it. GG_OK when key owns id (now or already), GG_EEXIST
- * when another key does. `now` (Unix seconds) is recorded with a new claim. Checking a
+ * first key that claims an id owns it. GG_OK when key owns id (now or already), GG_EOWNER
+ * when another key does (nothing changed; inside a bulk transaction the batch goes on). `now` (Unix seconds) is recorded with a new claim. Checking a
  * release record's signature is the caller's job; this only keeps the ownership table. */
 int ggs_catalog_claim_owner(ggs_catalog *cat, const char *id, const uint8_t *key, size_t keylen,
                             int64_t now);

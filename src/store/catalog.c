@@ -1329,7 +1329,7 @@ static int claim(ggs_catalog *cat, const char *id, const uint8_t *key, size_t ke
   if (olen != keylen || memcmp(owner, key, keylen) != 0) {
     snprintf(cat->errmsg, sizeof(cat->errmsg),
              "package id %s is owned by another publisher key", id);
-    return GG_EEXIST;
+    return GG_EOWNER;
   }
   return GG_OK;
 }
@@ -1342,7 +1342,7 @@ int ggs_catalog_claim_owner(ggs_catalog *cat, const char *id, const uint8_t *key
   if (err) return err;
   err = claim(cat, id, key, keylen, now);
   /* a refused claim changed nothing: end it like a success so a bulk batch goes on */
-  int e2 = op_end(cat, err == GG_EEXIST ? GG_OK : err);
+  int e2 = op_end(cat, err == GG_EOWNER ? GG_OK : err);
   return e2 ? e2 : err;
 }
 

@@ -1,11 +1,11 @@
 /*
- * Helpers of the catalog commands (mp_catalog.h).
+ * Helpers of the catalog commands (marketplace_catalog.h).
  */
 #include <stdlib.h>
 
 #include "ggen/err.h"
 #include "ggen/home.h"
-#include "mp_catalog.h"
+#include "marketplace_catalog.h"
 
 int cli_catalog_open(const cli_ctx *ctx, unsigned flags, ggs_catalog **out) {
   char *home = cli_home(ctx);
@@ -30,12 +30,4 @@ int cli_catalog_open(const cli_ctx *ctx, unsigned flags, ggs_catalog **out) {
   if (err) return err == GG_ENOTFOUND ? CLI_NOTFOUND : cli_exit_for(err);
   *out = cat;
   return CLI_OK;
-}
-
-int cli_mp_common_opt(cli_ctx *ctx, int c, const char *arg) {
-  switch (c) {
-  case CLI_OPT_HOME: ctx->home_opt = arg; return 1;
-  case CLI_OPT_JSON: ctx->json = 1; return 1;
-  default: return 0;
-  }
 }

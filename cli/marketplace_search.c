@@ -8,7 +8,8 @@
 #include <string.h>
 
 #include "ggen/err.h"
-#include "mp_catalog.h"
+#include "cli_marketplace.h"
+#include "marketplace_catalog.h"
 
 static const char help[] =
     "usage: ggen marketplace search QUERY... [options]\n"
@@ -91,9 +92,7 @@ int cli_mp_search(cli_ctx *ctx, int argc, char **argv) {
       {"min-stars", required_argument, NULL, O_STARS},
       {"min-downloads", required_argument, NULL, O_DOWNLOADS},
       {"limit", required_argument, NULL, O_LIMIT},
-      {"json", no_argument, NULL, CLI_OPT_JSON},
-      {"home", required_argument, NULL, CLI_OPT_HOME},
-      {"help", no_argument, NULL, CLI_OPT_HELP},
+      CLI_COMMON_LONGOPTS,
       {NULL, 0, NULL, 0},
   };
   ggs_catalog_query q = {0};
@@ -102,8 +101,8 @@ int cli_mp_search(cli_ctx *ctx, int argc, char **argv) {
   int c;
   optind = 1;
   opterr = 0;
-  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-    if (cli_mp_common_opt(ctx, c, optarg)) continue;
+  while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
+    if (cli_common_opt(ctx, c, optarg)) continue;
     switch (c) {
     case O_TAG:
       if (q.n_tags == GGS_CATALOG_MAX_LIST) {
@@ -129,8 +128,7 @@ int cli_mp_search(cli_ctx *ctx, int argc, char **argv) {
         return CLI_USAGE;
       }
       break;
-    case 'h':
-    case CLI_OPT_HELP: fputs(help, stdout); return CLI_OK;
+    case 'h': fputs(help, stdout); return CLI_OK;
     default:
       cli_err(ctx, "unknown option '%s' (try --help)", argv[optind - 1]);
       return CLI_USAGE;

@@ -8,7 +8,8 @@
 #include <string.h>
 
 #include "ggen/err.h"
-#include "mp_catalog.h"
+#include "cli_marketplace.h"
+#include "marketplace_catalog.h"
 
 static const char help[] =
     "usage: ggen marketplace info ID[@VERSION] [--json] [--home DIR]\n"
@@ -111,17 +112,15 @@ static void print_text(const ggs_catalog_info *in) {
 
 int cli_mp_info(cli_ctx *ctx, int argc, char **argv) {
   static const struct option opts[] = {
-      {"json", no_argument, NULL, CLI_OPT_JSON},
-      {"home", required_argument, NULL, CLI_OPT_HOME},
-      {"help", no_argument, NULL, CLI_OPT_HELP},
+      CLI_COMMON_LONGOPTS,
       {NULL, 0, NULL, 0},
   };
   int c;
   optind = 1;
   opterr = 0;
-  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-    if (cli_mp_common_opt(ctx, c, optarg)) continue;
-    if (c == 'h' || c == CLI_OPT_HELP) {
+  while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
+    if (cli_common_opt(ctx, c, optarg)) continue;
+    if (c == 'h') {
       fputs(help, stdout);
       return CLI_OK;
     }

@@ -16,6 +16,11 @@ static const cli_cmd cmds[] = {
     {"pack", cli_mp_pack, "build a package's deterministic archive, print its CID"},
     {"unpack", cli_mp_unpack, "extract a package archive safely"},
     {"cache", cli_mp_cache, "package cache: stats, gc, clean"},
+    {"publish", cli_mp_publish, "sign and publish a package on this node (--local)"},
+    {"install", cli_mp_install, "install packs and their dependencies into a project"},
+    {"remove", cli_mp_remove, "remove packs (and dependencies nothing else needs)"},
+    {"update", cli_mp_update, "move packs to the newest versions their ranges allow"},
+    {"list", cli_mp_list, "list a project's packs and check them against the disk"},
     {NULL, NULL, NULL},
 };
 

@@ -33,9 +33,9 @@ static const char usage[] =
     "               \"existed\", \"dry_run\"}\n"
     "\n"
     "exit codes: 0 published (or this exact release was already there), 2 bad usage,\n"
-    "malformed manifest or no publisher key, 5 the id belongs to another key or the version\n"
-    "exists with other content, 6 the directory holds something unsafe to pack (a symlink),\n"
-    "1 I/O or storage error\n";
+    "malformed manifest, content that cannot be packed (a symlink, over a limit) or no\n"
+    "publisher key, 5 the id belongs to another key or the version exists with other\n"
+    "content, 1 I/O or storage error\n";
 
 int cli_mp_publish(cli_ctx *ctx, int argc, char **argv) {
   static const struct option opts[] = {CLI_COMMON_LONGOPTS,

@@ -259,7 +259,8 @@ static void test_publish_bad_dirs(void **state) {
   dir = pkg_dir(f, "io.t.link", "1.0.0", NULL, NULL);
   char *ln = pathf("%s/templates/escape", dir);
   assert_int_equal(symlink("/etc/passwd", ln), 0);
-  assert_int_equal(ggm_publish_dir(dir, &e, &f->kp, NOW, 0, &res), GG_EUNSAFE);
+  assert_int_equal(ggm_publish_dir(dir, &e, &f->kp, NOW, 0, &res), GG_EINVAL);
+  assert_non_null(strstr(res.msg, "cannot pack"));
   assert_int_equal(ggs_catalog_get(f->cat, "io.t.link", NULL, &(ggs_catalog_info *){0}), GG_ENOTFOUND);
   free(ln);
   free(dir);
@@ -443,8 +444,16 @@ static void test_install_basic(void **state) {
   assert_int_equal(r->changes[2].action, GGM_INSTALL_REINSTALL);
   ggm_install_result_free(r);
   assert_true(exists("%s/.ggen/packs/%s/gpack.toml", proj, "io.t.util"));
-  /* --force re-extracts everything; --copy makes independent writable copies */
-  assert_int_equal(install(f, proj, NULL, GGM_INSTALL_FORCE | GGM_INSTALL_COPY, &r), GG_OK);
+  /* --force re-extracts everything (the lockfile, unchanged, keeps its bytes and
+   * timestamp); --copy makes independent writable copies */
+  char *lock_before = read_text(lp);
+  ggm_install_env e = ienv(f);
+  ggm_install_opts o = {GGM_INSTALL_FORCE | GGM_INSTALL_COPY, NOW + 3600, NULL, NULL};
+  assert_int_equal(ggm_install_run(proj, &e, NULL, 0, &o, &r), GG_OK);
+  char *lock_after = read_text(lp);
+  assert_string_equal(lock_before, lock_after);
+  free(lock_before);
+  free(lock_after);
   assert_int_equal(r->n_changed, 3);
   assert_int_equal(r->files_linked, 0);
   assert_int_equal(r->files_copied, 6);

@@ -53,8 +53,8 @@ typedef struct ggm_publish_result {
 } ggm_publish_result;
 
 /* Packs, signs and ingests the package in dir with key kp; now is the publish time (Unix
- * seconds). Errors: GG_EINVAL (no or malformed manifest: msg has file:line:col), GG_EUNSAFE
- * / GG_ELIMIT (the directory cannot be packed: a symlink, a limit), GG_EOWNER, GG_EEXIST
+ * seconds). Errors: GG_EINVAL (no or malformed manifest: msg has file:line:col; or the
+ * directory cannot be packed: a symlink, a name or size over a limit), GG_EOWNER, GG_EEXIST
  * (this version exists with another archive), GG_EIO, GG_ESTORAGE, GG_ENOMEM; and those of
  * ggm_publish_ingest. res is filled in every case. */
 int ggm_publish_dir(const char *dir, const ggm_publish_env *env, const gg_keypair *kp,

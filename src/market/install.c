@@ -741,16 +741,19 @@ static int apply(op *c, int rewrite_lock) {
   gg_buf_init(&lock, NULL, GGM_LOCK_MAX_SIZE);
   int rv;
   if (rewrite_lock) {
-    /* Unchanged packs and an unchanged lock (ignoring `generated`) mean nothing to write. */
+    /* `generated` changes only with the content: a lock that comes out the same with the
+     * old timestamp is kept byte for byte (and with unchanged packs nothing is written). */
     rv = plan_lock(c, c->has_lock ? c->lock.generated : NULL, &lock);
     if (rv) goto out;
-    if (res->n_changed == 0 && c->has_lock && gg_buf_len(&lock) == gg_buf_len(&c->lockbytes) &&
-        !memcmp(gg_buf_ptr(&lock), gg_buf_ptr(&c->lockbytes), gg_buf_len(&lock)))
-      goto out;
-    char gen[32];
-    now_text(c, gen);
-    gg_buf_reset(&lock);
-    if ((rv = plan_lock(c, gen, &lock))) goto out;
+    int same = c->has_lock && gg_buf_len(&lock) == gg_buf_len(&c->lockbytes) &&
+               !memcmp(gg_buf_ptr(&lock), gg_buf_ptr(&c->lockbytes), gg_buf_len(&lock));
+    if (same && res->n_changed == 0) goto out;
+    if (!same) {
+      char gen[32];
+      now_text(c, gen);
+      gg_buf_reset(&lock);
+      if ((rv = plan_lock(c, gen, &lock))) goto out;
+    }
   } else {
     if (res->n_changed == 0) {
       rv = GG_OK;

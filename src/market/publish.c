@@ -386,6 +386,8 @@ int ggm_publish_dir(const char *dir, const ggm_publish_env *env, const gg_keypai
   rv = ggm_pack_dir_to_fd(dir, NULL, fd, &pr, NULL);
   if (rv) {
     say(res, "cannot pack %s: %s", dir, pr.err[0] ? pr.err : gg_strerror(rv));
+    /* the user's own directory is bad input (as for `pack`), not a hostile archive */
+    if (rv == GG_EUNSAFE || rv == GG_ELIMIT || rv == GG_EPARSE) rv = GG_EINVAL;
     goto out;
   }
   ggm_release r;

@@ -2,7 +2,7 @@
 # CLI tests for `ggen marketplace publish | install | remove | update | list` (docs/install.md,
 # docs/cli.md): --help everywhere, --json, progress on a terminal, and for each kind of bad
 # input a clear message, the documented exit code and nothing changed: malformed manifest,
-# unknown package, bad range, hostile content, unsatisfiable dependencies (the resolver's
+# unknown package, bad range, unsafe content, unsatisfiable dependencies (the resolver's
 # explanation), corrupt cache entry, lockfile drift with --frozen, another key's version.
 set -euo pipefail
 GGEN=${GGEN_BIN:?GGEN_BIN must point to the ggen binary}
@@ -53,11 +53,12 @@ mkdir -p "$tmp/bad"
 printf '[gpack]\nid = "io.t.bad"\nversion = "1.0"\n' > "$tmp/bad/gpack.toml"
 expect 2 mp publish "$tmp/bad" --local
 grep -q "gpack.toml:3:11:" "$tmp/err" || fail "malformed manifest message: $(cat "$tmp/err")"
-# hostile content: a symlink is never packed (exit 6)
+# a symlink is never packed: bad input (exit 2, as for `pack`), naming the file
 mkdir -p "$tmp/sym/templates"
 printf '[gpack]\nid = "io.t.sym"\nversion = "1.0.0"\n' > "$tmp/sym/gpack.toml"
 ln -s /etc/passwd "$tmp/sym/templates/x"
-expect 6 mp publish "$tmp/sym" --local
+expect 2 mp publish "$tmp/sym" --local
+grep -q "templates/x" "$tmp/err" || fail "symlink message: $(cat "$tmp/err")"
 # another key's version of an owned id: exit 5
 mkdir -p "$tmp/own"
 cp -r "$ex/macros-std/." "$tmp/own/"

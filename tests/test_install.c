@@ -727,6 +727,20 @@ static void test_cache_tamper(void **state) {
   char *txt = read_text(inst);
   assert_string_equal(txt, "io.t.tc 1.0.0: hello {{ name }}\n");
   free(txt);
+  /* a list cut short (power loss before it reached the disk) is seen and the entry rebuilt */
+  char *list = pathf("%s/unpacked/%s/files", f->home, res.cid);
+  size_t ll;
+  char *lt = gg_test_read_file(list, &ll);
+  assert_non_null(strstr(lt, "\nend 3\n")); /* templates dir, its file, the manifest */
+  assert_int_equal(truncate(list, (off_t)(strstr(lt, "\nend") - lt) + 1), 0);
+  char *p3 = new_project(f);
+  install_ok(f, p3, "io.t.tc", 0);
+  free(lt);
+  lt = gg_test_read_file(list, &ll);
+  assert_non_null(strstr(lt, "\nend 3\n"));
+  free(lt);
+  free(list);
+  free(p3);
   /* gc keeps entries whose archive is stored, clean removes all */
   ggm_install_cache_stats cs;
   assert_int_equal(ggm_install_cache_gc(f->home, f->st, &cs), GG_OK);

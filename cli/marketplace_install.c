@@ -375,14 +375,17 @@ int cli_mp_list(cli_ctx *ctx, int argc, char **argv) {
     printf("]}\n");
   } else {
     if (l->recovered) printf("(%s an interrupted transaction first)\n", l->recovered > 0 ? "finished" : "undid");
-    if (!l->has_lock && l->n == 0) printf("no packs installed in %s (no ggen.lock)\n", a.dir);
+    if (l->n == 0)
+      printf("no packs installed in %s%s\n", a.dir, l->has_lock ? "" : " (no ggen.lock)");
     for (size_t i = 0; i < l->n; i++) {
       const ggm_install_entry *e = &l->entries[i];
-      status_text(e->status, st, sizeof st);
-      printf("%-44s %-14s %s%s%s\n", e->id, e->version ? e->version : e->disk_version ? e->disk_version : "-",
-             e->requested ? "requested " : "", e->requested ? e->requested : "",
-             e->status ? "" : "");
-      if (e->status) printf("    ! %s\n", st);
+      const char *v = e->version ? e->version : e->disk_version ? e->disk_version : "-";
+      if (e->requested) printf("%-44s %-14s requested %s\n", e->id, v, e->requested);
+      else printf("%-44s %s\n", e->id, v);
+      if (e->status) {
+        status_text(e->status, st, sizeof st);
+        printf("    ! %s\n", st);
+      }
     }
     if (l->drift) fprintf(stderr, "%s: the installed packs disagree with ggen.lock; run `ggen marketplace install` to repair\n", ctx->prog);
   }

@@ -595,7 +595,7 @@ static int semver_order(const char *a, const char *b) {
 /* Sets each plan pack's action and adds REMOVE entries; fills the result's changes. */
 static int diff(op *c) {
   int force = (c->o->flags & GGM_INSTALL_FORCE) != 0;
-  qsort(c->pl.v, c->pl.n, sizeof(ppack), cmp_ppack);
+  if (c->pl.n) qsort(c->pl.v, c->pl.n, sizeof(ppack), cmp_ppack);
   size_t nnew = c->pl.n;
   for (size_t i = 0; i < nnew; i++) {
     ppack *p = &c->pl.v[i];
@@ -629,7 +629,7 @@ static int diff(op *c) {
     p->old_version = o->version;
     p->action = GGM_INSTALL_REMOVE;
   }
-  qsort(c->pl.v, c->pl.n, sizeof(ppack), cmp_ppack);
+  if (c->pl.n) qsort(c->pl.v, c->pl.n, sizeof(ppack), cmp_ppack);
   ggm_install_result *res = c->res;
   res->changes = calloc(c->pl.n ? c->pl.n : 1, sizeof(ggm_install_change));
   if (!res->changes) return GG_ENOMEM;

@@ -327,50 +327,78 @@ io:
   return GG_EIO;
 }
 
+/* The names in directory dirfd that want() accepts (all when want is NULL), collected before
+ * anything is removed (removing entries while reading a directory may skip some). The
+ * caller frees each name and the array. GG_OK, GG_EIO, GG_ENOMEM. */
+static int collect(int dirfd, int (*want)(const char *), char ***out, size_t *nout) {
+  *out = NULL;
+  *nout = 0;
+  int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+  if (!d) {
+    if (fd >= 0) close(fd);
+    return GG_EIO;
+  }
+  char **v = NULL;
+  size_t n = 0, cap = 0;
+  int rv = GG_OK;
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL) {
+    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+    if (want && !want(e->d_name)) continue;
+    if (n == cap) {
+      char **nv = realloc(v, (cap = cap ? cap * 2 : 16) * sizeof(char *));
+      if (!nv) {
+        rv = GG_ENOMEM;
+        break;
+      }
+      v = nv;
+    }
+    if (!(v[n] = strdup(e->d_name))) {
+      rv = GG_ENOMEM;
+      break;
+    }
+    n++;
+  }
+  closedir(d);
+  *out = v;
+  *nout = n;
+  return rv;
+}
+
+static void free_names(char **v, size_t n) {
+  for (size_t i = 0; i < n; i++) free(v[i]);
+  free(v);
+}
+
+static int is_txn_leftover(const char *name) {
+  return !strncmp(name, STAGING_PREFIX, strlen(STAGING_PREFIX)) ||
+         !strncmp(name, TRASH_PREFIX, strlen(TRASH_PREFIX)) || !strcmp(name, JOURNAL_TMP);
+}
+
+static int is_lock_temp(const char *name) {
+  return !strncmp(name, LOCKTMP_PREFIX, strlen(LOCKTMP_PREFIX));
+}
+
 /* Deletes the leftovers of finished or abandoned transactions (.staging-*, .trash-*,
  * journal.tmp, ggen.lock.tmp-*). Returns 1 when a staging dir or lock temp was found (a
  * transaction that never committed), else 0. */
 static int sweep(ggm__project *p) {
   int undone = 0;
-  int fd = dup(p->ggfd);
-  DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-  if (d) {
-    struct dirent *e;
-    char names[64][64];
-    int n = 0;
-    /* collect first: removing entries while reading the directory may skip some */
-    while ((e = readdir(d)) != NULL && n < 64) {
-      if (!strncmp(e->d_name, STAGING_PREFIX, strlen(STAGING_PREFIX)) ||
-          !strncmp(e->d_name, TRASH_PREFIX, strlen(TRASH_PREFIX)) ||
-          !strcmp(e->d_name, JOURNAL_TMP)) {
-        if (strlen(e->d_name) < 64) snprintf(names[n++], 64, "%s", e->d_name);
-      }
-    }
-    closedir(d);
-    for (int i = 0; i < n; i++) {
-      if (!strncmp(names[i], STAGING_PREFIX, strlen(STAGING_PREFIX))) undone = 1;
-      ggm__rmtree_at(p->ggfd, names[i]);
-    }
-  } else if (fd >= 0) {
-    close(fd);
+  char **v;
+  size_t n;
+  collect(p->ggfd, is_txn_leftover, &v, &n);
+  for (size_t i = 0; i < n; i++) {
+    if (!strncmp(v[i], STAGING_PREFIX, strlen(STAGING_PREFIX))) undone = 1;
+    ggm__rmtree_at(p->ggfd, v[i]);
   }
-  fd = openat(p->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  d = fd >= 0 ? fdopendir(fd) : NULL;
-  if (d) {
-    struct dirent *e;
-    char names[16][80];
-    int n = 0;
-    while ((e = readdir(d)) != NULL && n < 16)
-      if (!strncmp(e->d_name, LOCKTMP_PREFIX, strlen(LOCKTMP_PREFIX)) && strlen(e->d_name) < 80)
-        snprintf(names[n++], 80, "%s", e->d_name);
-    closedir(d);
-    for (int i = 0; i < n; i++) {
-      undone = 1;
-      unlinkat(p->fd, names[i], 0);
-    }
-  } else if (fd >= 0) {
-    close(fd);
+  free_names(v, n);
+  collect(p->fd, is_lock_temp, &v, &n);
+  for (size_t i = 0; i < n; i++) {
+    undone = 1;
+    unlinkat(p->fd, v[i], 0);
   }
+  free_names(v, n);
   return undone;
 }
 
@@ -932,29 +960,9 @@ int ggm__cache_sweep(const char *home, int (*keep)(void *ud, const char *cid), v
   snprintf(path, sizeof path, "%s/unpacked", home);
   udfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (udfd < 0) return errno == ENOENT ? GG_OK : GG_EIO;
-  int rv = GG_OK;
-  /* collect the names first: removing entries while reading the directory may skip some */
-  int fd = dup(udfd);
-  DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-  if (!d) {
-    if (fd >= 0) close(fd);
-    close(udfd);
-    return GG_EIO;
-  }
-  char **names = NULL;
-  size_t n = 0, cap = 0;
-  struct dirent *e;
-  while ((e = readdir(d)) != NULL) {
-    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-    if (n == cap) {
-      char **nn = realloc(names, (cap = cap ? cap * 2 : 64) * sizeof(char *));
-      if (!nn) break;
-      names = nn;
-    }
-    if (!(names[n] = strdup(e->d_name))) break;
-    n++;
-  }
-  closedir(d);
+  char **names;
+  size_t n;
+  int rv = collect(udfd, NULL, &names, &n);
   for (size_t i = 0; i < n; i++) {
     const char *nm = names[i];
     int drop = all;
@@ -973,9 +981,8 @@ int ggm__cache_sweep(const char *home, int (*keep)(void *ud, const char *cid), v
       }
     }
     if (drop && ggm__rmtree_at(udfd, nm) == GG_OK && nm[0] != '.') st[3]++;
-    free(names[i]);
   }
-  free(names);
+  free_names(names, n);
   close(udfd);
   return rv;
 }

@@ -290,12 +290,13 @@ int ggm_publish_ingest(const ggm_publish_env *env, const uint8_t *rec, size_t le
   ggs_catalog_info *info = NULL;
   rv = ggs_catalog_get(env->catalog, r.id, r.version, &info);
   if (rv == GG_OK) {
-    const char *have = info->versions[0].cid;
+    char have[GGM_CID_TEXT_MAX + 64] = "";
+    if (info->versions[0].cid) snprintf(have, sizeof have, "%s", info->versions[0].cid);
     uint8_t hc[GGM_CID_LEN];
-    int same = have && ggm_pack_cid_parse(have, hc) == GG_OK && !memcmp(hc, r.archive_cid, sizeof hc);
+    int same = have[0] && ggm_pack_cid_parse(have, hc) == GG_OK && !memcmp(hc, r.archive_cid, sizeof hc);
     int has_record = info->versions[0].record != NULL;
     ggs_catalog_info_free(info);
-    if (!same && have) {
+    if (!same && have[0]) {
       say(res, "%s@%s is already published with another archive (%s): publish a new version",
           r.id, r.version, have);
       rv = GG_EEXIST;

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "gg_test.h"
@@ -419,7 +420,7 @@ static void test_install_basic(void **state) {
   free_lock(l);
   /* nothing left over */
   char *gg = pathf("%s/.ggen", proj);
-  assert_int_equal(count_entries(gg), 2); /* .lock and packs */
+  assert_int_equal(count_entries(gg), 1); /* packs only: no temporary left */
   free(gg);
   /* again: nothing to do, nothing written */
   char *lp = pathf("%s/ggen.lock", proj);
@@ -693,8 +694,35 @@ static void test_corrupt_and_hostile(void **state) {
   char *after = read_text(lp);
   assert_string_equal(before, after);
   assert_int_equal(count_entries(packs), 1);
+  /* the same through the command: exit 6, the reason, nothing installed */
+  const char *bin = getenv("GGEN_BIN");
+  if (bin) {
+    ggs_catalog_close(f->cat);
+    ggs_blob_close(f->st);
+    char *err = pathf("%s/cli.err", f->root);
+    char *cmd = pathf("'%s' --home '%s' marketplace install --dir '%s' io.t.evil >/dev/null 2>'%s'",
+                      bin, f->home, proj, err);
+    int status = system(cmd);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 6);
+    char *msg = read_text(err);
+    assert_non_null(strstr(msg, "the archive of io.t.evil@1.0.0 is refused"));
+    assert_non_null(strstr(msg, "nothing was installed"));
+    free(msg);
+    free(cmd);
+    free(err);
+    char *again = read_text(lp);
+    assert_string_equal(before, again);
+    free(again);
+    assert_int_equal(count_entries(packs), 1);
+    char *cat = pathf("%s/catalog.db", f->home), *store = pathf("%s/store", f->home);
+    assert_int_equal(ggs_catalog_open(&f->cat, cat, 0, NULL), GG_OK);
+    assert_int_equal(ggs_blob_open(&f->st, store, NULL, NULL), GG_OK);
+    free(cat);
+    free(store);
+  }
   char *gg = pathf("%s/.ggen", proj);
-  assert_int_equal(count_entries(gg), 2);
+  assert_int_equal(count_entries(gg), 1);
   char *esc = pathf("%s/escaped.txt", f->root);
   struct stat st;
   assert_int_not_equal(stat(esc, &st), 0);

@@ -14,8 +14,8 @@
  * (.ggen/journal) commits the transaction; the staged trees are then renamed into place and
  * the lockfile last. A process killed at any point leaves the previous installation or, once
  * the journal exists, one that the next ggen command on the project finishes (every entry
- * point below recovers first). One process at a time works on a project (flock on
- * .ggen/.lock); others wait.
+ * point below recovers first). One process at a time works on a project (an flock on the
+ * project directory, taken before anything is read); others wait.
  *
  * Trees come from an unpacked cache in <home>/unpacked/<cid>/ by hard link when the project
  * and the home are on one file system (cached files are read-only and checked unchanged
@@ -197,5 +197,8 @@ int ggm_install_cache_gc(const char *home, ggs_blob_store *store, ggm_install_ca
 
 /* Removes every unpacked tree. Installed projects keep their files (hard links). */
 int ggm_install_cache_clean(const char *home, ggm_install_cache_stats *st);
+
+/* Counts the intact unpacked trees (entries, files, bytes), removing nothing. */
+int ggm_install_cache_stats_get(const char *home, ggm_install_cache_stats *st);
 
 #endif

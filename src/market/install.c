@@ -766,12 +766,9 @@ static int apply(op *c, int rewrite_lock) {
     rv = GG_OK;
     goto out;
   }
-  if (c->p.ggfd < 0) {
-    /* the project had no .ggen yet: reopen creating it */
-    ggm__project_close(&c->p);
-    c->opened = 0;
-    if ((rv = ggm__project_open(&c->p, c->project, 1, c->msg, MSGCAP))) goto out;
-    c->opened = 1;
+  if ((rv = ggm__project_ensure(&c->p))) {
+    say(c->msg, "cannot create %s/.ggen/packs: %s", c->project, strerror(errno));
+    goto out;
   }
   ggm__txn t;
   if ((rv = ggm__txn_begin(&t, &c->p))) {
@@ -1195,14 +1192,21 @@ static int keep_if_stored(void *ud, const char *cidtext) {
 
 int ggm_install_cache_gc(const char *home, ggs_blob_store *store, ggm_install_cache_stats *st) {
   uint64_t v[4] = {0};
-  int rv = ggm__cache_sweep(home, store ? keep_if_stored : NULL, store, 0, v);
+  int rv = ggm__cache_sweep(home, store ? keep_if_stored : NULL, store, 0, 0, v);
   if (st) *st = (ggm_install_cache_stats){v[0], v[1], v[2], v[3]};
   return rv;
 }
 
 int ggm_install_cache_clean(const char *home, ggm_install_cache_stats *st) {
   uint64_t v[4] = {0};
-  int rv = ggm__cache_sweep(home, NULL, NULL, 1, v);
+  int rv = ggm__cache_sweep(home, NULL, NULL, 1, 0, v);
   if (st) *st = (ggm_install_cache_stats){v[0], v[1], v[2], v[3]};
+  return rv;
+}
+
+int ggm_install_cache_stats_get(const char *home, ggm_install_cache_stats *st) {
+  uint64_t v[4] = {0};
+  int rv = ggm__cache_sweep(home, NULL, NULL, 0, 1, v);
+  *st = (ggm_install_cache_stats){v[0], v[1], v[2], 0};
   return rv;
 }

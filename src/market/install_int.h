@@ -21,17 +21,18 @@ void ggm__crash_point(const char *name);
 /* ---- a project directory ------------------------------------------------------------------ */
 typedef struct ggm__project {
   char *dir;   /* as given */
-  int fd;      /* the project directory */
+  int fd;      /* the project directory, with an exclusive flock held */
   int ggfd;    /* .ggen, or -1 when it does not exist (and was not created) */
-  int lockfd;  /* .ggen/.lock with an exclusive flock held, or -1 */
   int recovered; /* 1 rolled forward, -1 rolled back, 0 nothing found */
 } ggm__project;
 
-/* Opens the project directory; with create, makes .ggen and .ggen/packs. When .ggen exists
- * (or was made) takes the exclusive flock (waiting for another process) and recovers an
+/* Opens the project directory and takes the exclusive flock on it (waiting for another
+ * process); with create, makes .ggen and .ggen/packs; when .ggen exists, recovers an
  * interrupted transaction. GG_ENOTFOUND (no such directory), GG_EIO, GG_EPARSE (unreadable
  * journal); msg gets the reason. */
 int ggm__project_open(ggm__project *p, const char *dir, int create, char *msg, size_t cap);
+/* Makes .ggen and .ggen/packs under the lock already held. GG_EIO. */
+int ggm__project_ensure(ggm__project *p);
 void ggm__project_close(ggm__project *p);
 
 /* Reads ggen.lock into out (appending). GG_ENOTFOUND when absent, GG_EIO, GG_ELIMIT. */
@@ -88,10 +89,11 @@ int ggm__tree_place(const char *home, const char *cid, int blobfd, int dstdirfd,
                     char *msg, size_t cap);
 
 /* Walks <home>/unpacked: removes every entry when all, else entries keep() refuses (keep may
- * be NULL), entries modified since they were unpacked, and abandoned temporary directories.
- * st: entries, files, bytes kept; entries removed (added to). GG_OK or GG_EIO. */
+ * be NULL), entries modified since they were unpacked, and abandoned temporary directories;
+ * with count_only it removes nothing and counts the intact entries. st: entries, files,
+ * bytes kept; entries removed (added to). GG_OK or GG_EIO. */
 int ggm__cache_sweep(const char *home, int (*keep)(void *ud, const char *cid), void *ud, int all,
-                     uint64_t st[4]);
+                     int count_only, uint64_t st[4]);
 
 /* 1 when a and b are on the same file system. */
 int ggm__same_fs(int fda, int fdb);

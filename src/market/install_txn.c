@@ -436,7 +436,7 @@ static int recover(ggm__project *p, char *msg, size_t cap) {
 
 int ggm__project_open(ggm__project *p, const char *dir, int create, char *msg, size_t cap) {
   memset(p, 0, sizeof(*p));
-  p->fd = p->ggfd = p->lockfd = -1;
+  p->fd = p->ggfd = -1;
   p->fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (p->fd < 0) {
     setmsg(msg, cap, "project directory %s: %s", dir, strerror(errno));
@@ -447,37 +447,54 @@ int ggm__project_open(ggm__project *p, const char *dir, int create, char *msg, s
     ggm__project_close(p);
     return GG_ENOMEM;
   }
-  if (create && mkdirat(p->fd, ".ggen", 0755) != 0 && errno != EEXIST) goto io;
-  p->ggfd = openat(p->fd, ".ggen", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-  if (p->ggfd < 0) {
-    if (errno == ENOENT && !create) return GG_OK; /* nothing installed, nothing to recover */
-    goto io;
-  }
-  if (create && mkdirat(p->ggfd, "packs", 0755) != 0 && errno != EEXIST) goto io;
-  p->lockfd = openat(p->ggfd, ".lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
-  if (p->lockfd < 0) goto io;
-  if (flock(p->lockfd, LOCK_EX | LOCK_NB) != 0) {
+  /* The lock is an flock on the project directory itself: taken before anything is read, so
+   * a plan is never computed from a state another process is changing, and it needs no file
+   * (a project that has nothing installed stays untouched). */
+  if (flock(p->fd, LOCK_EX | LOCK_NB) != 0) {
     if (errno != EWOULDBLOCK) goto io;
     if (isatty(2)) fprintf(stderr, "ggen: waiting for another ggen working on %s\n", dir);
-    while (flock(p->lockfd, LOCK_EX) != 0)
+    while (flock(p->fd, LOCK_EX) != 0)
       if (errno != EINTR) goto io;
+  }
+  if (create) {
+    int rv = ggm__project_ensure(p);
+    if (rv) {
+      setmsg(msg, cap, "cannot create %s/.ggen/packs: %s", dir, strerror(errno));
+      ggm__project_close(p);
+      return rv;
+    }
+  } else {
+    p->ggfd = openat(p->fd, ".ggen", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+    if (p->ggfd < 0) {
+      if (errno == ENOENT) return GG_OK; /* nothing installed, nothing to recover */
+      goto io;
+    }
   }
   int rv = recover(p, msg, cap);
   if (rv != GG_OK) ggm__project_close(p);
   return rv;
 io:
-  setmsg(msg, cap, "cannot use %s/.ggen: %s", dir, strerror(errno));
+  setmsg(msg, cap, "cannot use %s: %s", dir, strerror(errno));
   ggm__project_close(p);
   return GG_EIO;
 }
 
+int ggm__project_ensure(ggm__project *p) {
+  if (p->ggfd < 0) {
+    if (mkdirat(p->fd, ".ggen", 0755) != 0 && errno != EEXIST) return GG_EIO;
+    p->ggfd = openat(p->fd, ".ggen", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+    if (p->ggfd < 0) return GG_EIO;
+  }
+  if (mkdirat(p->ggfd, "packs", 0755) != 0 && errno != EEXIST) return GG_EIO;
+  return GG_OK;
+}
+
 void ggm__project_close(ggm__project *p) {
-  if (p->lockfd >= 0) close(p->lockfd); /* releases the flock */
   if (p->ggfd >= 0) close(p->ggfd);
-  if (p->fd >= 0) close(p->fd);
+  if (p->fd >= 0) close(p->fd); /* releases the flock */
   free(p->dir);
   p->dir = NULL;
-  p->fd = p->ggfd = p->lockfd = -1;
+  p->fd = p->ggfd = -1;
 }
 
 /* ---- transactions --------------------------------------------------------------------------------- */
@@ -954,7 +971,7 @@ static int cache_check(int udfd, const char *cid, uint64_t *files, uint64_t *byt
 }
 
 int ggm__cache_sweep(const char *home, int (*keep)(void *ud, const char *cid), void *ud, int all,
-                     uint64_t st[4]) {
+                     int count_only, uint64_t st[4]) {
   int udfd;
   char path[4096];
   snprintf(path, sizeof path, "%s/unpacked", home);
@@ -967,6 +984,14 @@ int ggm__cache_sweep(const char *home, int (*keep)(void *ud, const char *cid), v
     const char *nm = names[i];
     int drop = all;
     uint64_t files = 0, bytes = 0;
+    if (count_only) {
+      if (nm[0] != '.' && cache_check(udfd, nm, &files, &bytes) == GG_OK) {
+        st[0]++;
+        st[1] += files;
+        st[2] += bytes;
+      }
+      continue;
+    }
     if (!drop && nm[0] == '.') {
       /* a temp dir of a live writer is young; one older than an hour was abandoned */
       struct stat s;

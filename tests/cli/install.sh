@@ -144,6 +144,20 @@ expect 5 mp list --check
 expect 0 mp install
 expect 0 mp list --check
 
+# two ggen processes on one project take turns (flock): both succeed, the result is whole
+for round in 1 2 3 4; do
+  p3="$tmp/proj3-$round"
+  mkdir -p "$p3"
+  mp install --dir "$p3" io.ggen.examples.rust-cli-subcommand >/dev/null 2>"$tmp/c1" &
+  c1=$!
+  mp install --dir "$p3" io.ggen.examples.macros-std --force >/dev/null 2>"$tmp/c2" &
+  c2=$!
+  wait $c1 || { cat "$tmp/c1"; fail "concurrent install 1"; }
+  wait $c2 || { cat "$tmp/c2"; fail "concurrent install 2"; }
+  expect 0 mp list --dir "$p3" --check
+  grep -c '^\[\[packs\]\]' "$p3/ggen.lock" | grep -q '^3$' || fail "concurrent installs: $(cat "$p3/ggen.lock")"
+done
+
 # --- a corrupt cache entry: detected, reported, nothing installed (6) ----------------------
 p2="$tmp/proj2"
 mkdir -p "$p2"
@@ -159,6 +173,16 @@ grep -q "corrupt" "$tmp/err" || fail "corrupt entry message: $(cat "$tmp/err")"
 # publishing again restores it
 mp publish "$ex/rdf-core" --local >/dev/null
 expect 0 mp install --dir "$p2" io.ggen.examples.rdf-core
+# the unpacked trees are part of the cache: stats, gc, clean (installed files survive)
+json=$(mp cache stats --json)
+[[ $json == *'"unpacked_entries":'[1-9]* ]] || fail "cache stats: $json"
+json=$(mp cache gc --json)
+[[ $json == *'"unpacked_removed":0,'* ]] || fail "cache gc removed live trees: $json"
+json=$(mp cache clean --json)
+[[ $json == *'"unpacked_removed":'[1-9]* ]] || fail "cache clean: $json"
+[[ $(mp cache stats --json) == *'"unpacked_entries":0,'* ]] || fail "unpacked trees left after clean"
+expect 0 mp list --dir "$p2" --check
+[ -s "$p2/.ggen/packs/io.ggen.examples.rdf-core/templates/graphs/cli.ttl" ] || fail "clean broke an installed file"
 # a malformed ggen.lock: position, exit 2, left alone
 printf 'version = "1.0"\n[[packs]]\nid = "BAD"\nversion = "1.0.0"\n' > "$p2/ggen.lock"
 expect 2 mp install --dir "$p2"

@@ -82,7 +82,11 @@ int cli_mp_publish(cli_ctx *ctx, int argc, char **argv) {
   free(keypath);
   ggm_publish_env pe = {e.home, e.cat, e.store};
   ggm_publish_result res;
+  /* packing at zstd level 19 and the test extraction take a while for a large package */
+  int prog = cli_mp_progress_wanted(ctx);
+  if (prog) fprintf(stderr, "packing, signing and verifying %s ...", dir);
   rv = ggm_publish_dir(dir, &pe, &kp, (int64_t)time(NULL), dry ? GGM_PUBLISH_DRY_RUN : 0, &res);
+  if (prog) fputs("\r\033[K", stderr);
   if (rv) {
     cli_err(ctx, "%s", res.msg[0] ? res.msg : gg_strerror(rv));
     code = rv == GG_ELIMIT ? CLI_USAGE : rv == GG_EEXIST ? CLI_CONFLICT : cli_exit_for(rv);

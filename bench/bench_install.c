@@ -96,11 +96,12 @@ static void make_pack(const char *id, const char *const *deps, size_t nd) {
   mkdir(dir, 0755);
   snprintf(p, sizeof p, "%s/templates", dir);
   mkdir(p, 0755);
-  int k = snprintf(text, sizeof text,
-                   "[gpack]\nid = \"%s\"\nname = \"%s\"\nversion = \"1.0.0\"\ndescription = \"Benchmark "
-                   "pack %s: templates for a generated service\"\nlicense = \"MIT\"\ntags = "
-                   "[\"bench\", \"templates\"]\n",
-                   id, id, id);
+  int k = snprintf(
+      text, sizeof text,
+      "[gpack]\nid = \"%s\"\nname = \"%s\"\nversion = \"1.0.0\"\ndescription = \"Benchmark "
+      "pack %s: templates for a generated service\"\nlicense = \"MIT\"\ntags = "
+      "[\"bench\", \"templates\"]\n",
+      id, id, id);
   if (nd) k += snprintf(text + k, sizeof text - (size_t)k, "\n[dependencies]\n");
   for (size_t i = 0; i < nd; i++)
     k += snprintf(text + k, sizeof text - (size_t)k, "\"%s\" = \"^1\"\n", deps[i]);
@@ -116,8 +117,8 @@ static void make_pack(const char *id, const char *const *deps, size_t nd) {
     size_t n = 0;
     while (n < len) {
       x ^= x << 13, x ^= x >> 17, x ^= x << 5;
-      static const char *words[] = {"{{ name }}", "fn", "struct", "impl", "pub", "let", "{% if x %}",
-                                    "{% endif %}", "return", "Result", "\n", "    "};
+      static const char *words[] = {"{{ name }}", "fn",          "struct", "impl",   "pub", "let",
+                                    "{% if x %}", "{% endif %}", "return", "Result", "\n",  "    "};
       n += (size_t)snprintf(text + n, sizeof text - n, "%s ", words[x % 12]);
     }
     snprintf(p, sizeof p, "%s/templates/t%d.tmpl", dir, f);
@@ -310,15 +311,18 @@ static void bench_cache(bench_report *r) {
   size_t n = 0;
   for (int d = 0; d < 10; d++)
     for (int l = -1; l < 4; l++) {
-      if (l < 0) snprintf(ids[n], 48, "io.bench.l50.d%d", d);
-      else snprintf(ids[n], 48, "io.bench.l50.d%d.l%d", d, l);
+      if (l < 0)
+        snprintf(ids[n], 48, "io.bench.l50.d%d", d);
+      else
+        snprintf(ids[n], 48, "io.bench.l50.d%d.l%d", d, l);
       if (ggs_catalog_get(cat, ids[n], "1.0.0", &info)) die("catalog get", GG_ENOTFOUND);
       snprintf(cids[n], GGM_CID_TEXT_MAX, "%s", info->versions[0].cid);
       ggs_catalog_info_free(info);
       n++;
     }
   int rounds = quick ? 1 : 5;
-  double *miss = malloc(sizeof(double) * n * (size_t)rounds), *hit = malloc(sizeof(double) * n * (size_t)rounds);
+  double *miss = malloc(sizeof(double) * n * (size_t)rounds),
+         *hit = malloc(sizeof(double) * n * (size_t)rounds);
   size_t nm = 0, nh = 0;
   double gc_ms[8], clean_ms[8];
   for (int rd = 0; rd < rounds; rd++) {
@@ -340,8 +344,10 @@ static void bench_cache(bench_report *r) {
         double t = (now_ms() - t0) * 1000.0;
         close(fd);
         if (rv) die(msg, rv);
-        if (pass == 0) miss[nm++] = t;
-        else hit[nh++] = t;
+        if (pass == 0)
+          miss[nm++] = t;
+        else
+          hit[nh++] = t;
       }
     }
     close(pfd);
@@ -459,7 +465,8 @@ static void child(int role, int idx, int fd, int nq) {
       mkdir(dir, 0755);
       snprintf(path, sizeof path, "%s/gpack.toml", dir);
       int k = snprintf(text, sizeof text,
-                       "[gpack]\nid = \"io.bench.pub%d\"\nversion = \"1.0.%d\"\ndescription = \"concurrently published\"\n",
+                       "[gpack]\nid = \"io.bench.pub%d\"\nversion = \"1.0.%d\"\ndescription = "
+                       "\"concurrently published\"\n",
                        idx, i);
       write_text(path, text, (size_t)k);
       ggm_publish_result res;
@@ -472,7 +479,8 @@ static void child(int role, int idx, int fd, int nq) {
     }
     close_home();
   }
-  if (write(fd, &n, sizeof n) != sizeof n || write(fd, lat, sizeof(double) * (size_t)n) < 0) _exit(4);
+  if (write(fd, &n, sizeof n) != sizeof n || write(fd, lat, sizeof(double) * (size_t)n) < 0)
+    _exit(4);
   _exit(0);
 }
 
@@ -557,11 +565,13 @@ static void bench_concurrency(bench_report *r) {
   gg_buf_init(&json, NULL, (size_t)1 << 31);
   if ((rv = ggm_synth_json(synth, 0, synth_n, &json))) die("synth json", rv);
   ggs_catalog_import_stats is;
-  if ((rv = ggs_catalog_import_json_buf(cat, (const char *)gg_buf_ptr(&json), gg_buf_len(&json), &is)))
+  if ((rv = ggs_catalog_import_json_buf(cat, (const char *)gg_buf_ptr(&json), gg_buf_len(&json),
+                                        &is)))
     die("import", rv);
   write_text(jsonpath, (const char *)gg_buf_ptr(&json), gg_buf_len(&json));
   gg_buf_free(&json);
-  bench_note(r, "concurrency: synthetic catalog of %zu packages (+ the install packs), one home", synth_n);
+  bench_note(r, "concurrency: synthetic catalog of %zu packages (+ the install packs), one home",
+             synth_n);
   int nq = quick ? 20 : 200;
 
   group s = {ROLE_SEARCH, 10, nq, NULL, 0, NULL, 0};
@@ -572,9 +582,10 @@ static void bench_concurrency(bench_report *r) {
   wall = run_groups(&b, 1);
   double med_base = bench_median(b.lat, b.nlat);
   group_rows(r, "concurrent/10-searches/baseline (JSON index + substring scan)", &b, wall);
-  bench_note(r, "10 parallel searches: median %.3f ms vs baseline %.3f ms per query (%.1fx), "
-                "baseline also loads the index in every process", med_ours, med_base,
-             med_ours > 0 ? med_base / med_ours : 0);
+  bench_note(r,
+             "10 parallel searches: median %.3f ms vs baseline %.3f ms per query (%.1fx), "
+             "baseline also loads the index in every process",
+             med_ours, med_base, med_ours > 0 ? med_base / med_ours : 0);
 
   cache_clean();
   group in = {ROLE_INSTALL, 5, 1, NULL, 0, NULL, 0};
@@ -608,10 +619,13 @@ int main(int argc, char **argv) {
   mkdir(srcdir, 0755);
   struct statfs fs;
   if (statfs(root, &fs) == 0)
-    bench_note(r, "home and projects in %s (file system magic 0x%lx); each install ends with "
-                  "syncfs", root, (long)fs.f_type);
+    bench_note(r,
+               "home and projects in %s (file system magic 0x%lx); each install ends with "
+               "syncfs",
+               root, (long)fs.f_type);
   const char *bin = getenv("GGEN_BIN");
-  if (bin) snprintf(ggen_bin, sizeof ggen_bin, "%s", bin);
+  if (bin)
+    snprintf(ggen_bin, sizeof ggen_bin, "%s", bin);
   else {
     char self[900];
     ssize_t k = readlink("/proc/self/exe", self, sizeof self - 1);
@@ -631,7 +645,8 @@ int main(int argc, char **argv) {
   open_home();
   double t0 = now_ms();
   make_packs();
-  bench_note(r, "published 68 packs in %.0f ms (pack at zstd level 19, sign, ingest)", now_ms() - t0);
+  bench_note(r, "published 68 packs in %.0f ms (pack at zstd level 19, sign, ingest)",
+             now_ms() - t0);
   bench_installs(r);
   bench_cache(r);
   bench_concurrency(r);

@@ -69,7 +69,8 @@ static const char list_usage[] =
     "untracked (on disk, not in ggen.lock).\n"
     "\n"
     "  --check   exit 5 when anything drifted\n"
-    "  --json    {\"project\", \"lockfile\", \"drift\", \"packs\": [{\"id\", \"version\", \"cid\",\n"
+    "  --json    {\"project\", \"lockfile\", \"drift\", \"packs\": [{\"id\", \"version\", "
+    "\"cid\",\n"
     "            \"requested\", \"dependencies\", \"status\"}]}\n"
     "\n"
     "exit codes: 0 listed, 2 bad usage or malformed ggen.lock, 5 drift with --check, 1 I/O\n";
@@ -150,7 +151,8 @@ static void on_progress(void *ud, int phase, size_t done, size_t total, const ch
   if (!p->on) return;
   static const char *names[] = {"", "resolving", "verifying", "unpacking", "committing"};
   if (phase == GGM_INSTALL_PHASE_RESOLVE && done) return;
-  fprintf(stderr, "\r\033[K[%zu/%zu] %s%s%s", done, total, names[phase], id ? " " : "", id ? id : "");
+  fprintf(stderr, "\r\033[K[%zu/%zu] %s%s%s", done, total, names[phase], id ? " " : "",
+          id ? id : "");
   fflush(stderr);
   p->drawn = 1;
 }
@@ -160,7 +162,8 @@ static void progress_end(prog *p) {
   p->drawn = 0;
 }
 
-/* ---- printing ---------------------------------------------------------------------------------- */
+/* ---- printing ----------------------------------------------------------------------------------
+ */
 
 static const char *action_name(int a) {
   static const char *n[] = {"keep", "add", "upgrade", "downgrade", "reinstall", "remove"};
@@ -169,8 +172,10 @@ static const char *action_name(int a) {
 
 static void json_opt(const char *key, const char *v) {
   printf(",\"%s\":", key);
-  if (v) cli_json_str(stdout, v);
-  else fputs("null", stdout);
+  if (v)
+    cli_json_str(stdout, v);
+  else
+    fputs("null", stdout);
 }
 
 static void print_result(const cli_ctx *ctx, const char *dir, const ggm_install_result *r,
@@ -195,8 +200,10 @@ static void print_result(const cli_ctx *ctx, const char *dir, const ggm_install_
     printf("]}\n");
     return;
   }
-  if (r->recovered > 0) printf("finished an interrupted transaction in %s\n", dir);
-  else if (r->recovered < 0) printf("undid an interrupted transaction in %s\n", dir);
+  if (r->recovered > 0)
+    printf("finished an interrupted transaction in %s\n", dir);
+  else if (r->recovered < 0)
+    printf("undid an interrupted transaction in %s\n", dir);
   size_t cnt[6] = {0};
   for (size_t i = 0; i < r->n_changes; i++) {
     const ggm_install_change *c = &r->changes[i];
@@ -241,9 +248,12 @@ static int finish(cli_ctx *ctx, const char *dir, int rv, ggm_install_result *r, 
   } else {
     cli_err(ctx, "%s", r && r->msg[0] ? r->msg : gg_strerror(rv));
     if (r && r->explain) fputs(r->explain, stderr);
-    if (rv == GG_ECONFLICT || rv == GG_EUNSAT) code = CLI_CONFLICT;
-    else if (rv == GG_ELIMIT) code = CLI_USAGE;
-    else code = cli_exit_for(rv);
+    if (rv == GG_ECONFLICT || rv == GG_EUNSAT)
+      code = CLI_CONFLICT;
+    else if (rv == GG_ELIMIT)
+      code = CLI_USAGE;
+    else
+      code = cli_exit_for(rv);
     if (r && r->recovered)
       fprintf(stderr, "(an interrupted transaction in %s was %s first)\n", dir,
               r->recovered > 0 ? "finished" : "undone");
@@ -252,7 +262,8 @@ static int finish(cli_ctx *ctx, const char *dir, int rv, ggm_install_result *r, 
   return code;
 }
 
-/* ---- commands ---------------------------------------------------------------------------------- */
+/* ---- commands ----------------------------------------------------------------------------------
+ */
 
 int cli_mp_install(cli_ctx *ctx, int argc, char **argv) {
   args a;
@@ -323,8 +334,10 @@ static void status_text(unsigned s, char *out, size_t cap) {
   static const struct {
     unsigned bit;
     const char *name;
-  } names[] = {{GGM_INSTALL_MISSING, "missing"},     {GGM_INSTALL_MISMATCH, "mismatch"},
-               {GGM_INSTALL_UNTRACKED, "untracked"}, {GGM_INSTALL_DEP_MISSING, "dep-missing"},
+  } names[] = {{GGM_INSTALL_MISSING, "missing"},
+               {GGM_INSTALL_MISMATCH, "mismatch"},
+               {GGM_INSTALL_UNTRACKED, "untracked"},
+               {GGM_INSTALL_DEP_MISSING, "dep-missing"},
                {GGM_INSTALL_BROKEN, "broken"}};
   out[0] = 0;
   if (!s) {
@@ -353,8 +366,8 @@ int cli_mp_list(cli_ctx *ctx, int argc, char **argv) {
   if (ctx->json) {
     printf("{\"project\":");
     cli_json_str(stdout, a.dir);
-    printf(",\"lockfile\":%s,\"recovered\":%d,\"drift\":%s,\"packs\":[", l->has_lock ? "true" : "false",
-           l->recovered, l->drift ? "true" : "false");
+    printf(",\"lockfile\":%s,\"recovered\":%d,\"drift\":%s,\"packs\":[",
+           l->has_lock ? "true" : "false", l->recovered, l->drift ? "true" : "false");
     for (size_t i = 0; i < l->n; i++) {
       const ggm_install_entry *e = &l->entries[i];
       printf("%s{\"id\":", i ? "," : "");
@@ -374,20 +387,27 @@ int cli_mp_list(cli_ctx *ctx, int argc, char **argv) {
     }
     printf("]}\n");
   } else {
-    if (l->recovered) printf("(%s an interrupted transaction first)\n", l->recovered > 0 ? "finished" : "undid");
+    if (l->recovered)
+      printf("(%s an interrupted transaction first)\n", l->recovered > 0 ? "finished" : "undid");
     if (l->n == 0)
       printf("no packs installed in %s%s\n", a.dir, l->has_lock ? "" : " (no ggen.lock)");
     for (size_t i = 0; i < l->n; i++) {
       const ggm_install_entry *e = &l->entries[i];
       const char *v = e->version ? e->version : e->disk_version ? e->disk_version : "-";
-      if (e->requested) printf("%-44s %-14s requested %s\n", e->id, v, e->requested);
-      else printf("%-44s %s\n", e->id, v);
+      if (e->requested)
+        printf("%-44s %-14s requested %s\n", e->id, v, e->requested);
+      else
+        printf("%-44s %s\n", e->id, v);
       if (e->status) {
         status_text(e->status, st, sizeof st);
         printf("    ! %s\n", st);
       }
     }
-    if (l->drift) fprintf(stderr, "%s: the installed packs disagree with ggen.lock; run `ggen marketplace install` to repair\n", ctx->prog);
+    if (l->drift)
+      fprintf(stderr,
+              "%s: the installed packs disagree with ggen.lock; run `ggen marketplace install` to "
+              "repair\n",
+              ctx->prog);
   }
   code = a.check && l->drift ? CLI_CONFLICT : CLI_OK;
   ggm_install_listing_free(l);

@@ -40,7 +40,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (ggm_lock_parse(&back, "w.lock", gg_buf_ptr(&a), gg_buf_len(&a), NULL, &err) != GG_OK) abort();
   if (back.n_packs != l.n_packs) abort();
   for (size_t i = 0; i < l.n_packs; i++)
-    if (strcmp(back.packs[i].id, l.packs[i].id) || strcmp(back.packs[i].version, l.packs[i].version) ||
+    if (strcmp(back.packs[i].id, l.packs[i].id) ||
+        strcmp(back.packs[i].version, l.packs[i].version) ||
         back.packs[i].n_deps != l.packs[i].n_deps || !back.packs[i].cid != !l.packs[i].cid)
       abort();
   if (ggm_lock_write(&back, &b) != GG_OK || gg_buf_len(&a) != gg_buf_len(&b) ||

@@ -136,7 +136,8 @@ static char *new_project(fx *f) {
   return p;
 }
 
-static int install(fx *f, const char *proj, const char *spec, unsigned flags, ggm_install_result **r) {
+static int install(fx *f, const char *proj, const char *spec, unsigned flags,
+                   ggm_install_result **r) {
   ggm_install_req reqs[8];
   char buf[512];
   size_t n = 0;
@@ -156,7 +157,9 @@ static int install(fx *f, const char *proj, const char *spec, unsigned flags, gg
 static void install_ok(fx *f, const char *proj, const char *spec, unsigned flags) {
   ggm_install_result *r = NULL;
   int rv = install(f, proj, spec, flags, &r);
-  if (rv) fail_msg("install %s: %s (%s)%s", spec ? spec : "", r->msg, gg_strerror(rv), r->explain ? r->explain : "");
+  if (rv)
+    fail_msg("install %s: %s (%s)%s", spec ? spec : "", r->msg, gg_strerror(rv),
+             r->explain ? r->explain : "");
   ggm_install_result_free(r);
 }
 
@@ -262,7 +265,8 @@ static void test_publish_bad_dirs(void **state) {
   assert_int_equal(symlink("/etc/passwd", ln), 0);
   assert_int_equal(ggm_publish_dir(dir, &e, &f->kp, NOW, 0, &res), GG_EINVAL);
   assert_non_null(strstr(res.msg, "cannot pack"));
-  assert_int_equal(ggs_catalog_get(f->cat, "io.t.link", NULL, &(ggs_catalog_info *){0}), GG_ENOTFOUND);
+  assert_int_equal(ggs_catalog_get(f->cat, "io.t.link", NULL, &(ggs_catalog_info *){0}),
+                   GG_ENOTFOUND);
   free(ln);
   free(dir);
 }
@@ -331,14 +335,16 @@ static void test_ingest_checks(void **state) {
   gg_buf other;
   sign_record(f, &f->kp, "io.t.other", "1.0.0", arch, alen, &other);
   fd = tmpfd_with(arch, alen);
-  assert_int_equal(ggm_publish_ingest(&e, gg_buf_ptr(&other), gg_buf_len(&other), fd, NULL, 0, &res),
-                   GG_EINTEGRITY);
+  assert_int_equal(
+      ggm_publish_ingest(&e, gg_buf_ptr(&other), gg_buf_len(&other), fd, NULL, 0, &res),
+      GG_EINTEGRITY);
   assert_non_null(strstr(res.msg, "manifest is io.t.ing@1.0.0"));
   close(fd);
   gg_buf_free(&other);
   /* the real thing, from "elsewhere", with its source */
   fd = tmpfd_with(arch, alen);
-  assert_int_equal(ggm_publish_ingest(&e, gg_buf_ptr(&rec), gg_buf_len(&rec), fd, "p2p", 0, &res), GG_OK);
+  assert_int_equal(ggm_publish_ingest(&e, gg_buf_ptr(&rec), gg_buf_len(&rec), fd, "p2p", 0, &res),
+                   GG_OK);
   close(fd);
   ggs_catalog_info *info;
   assert_int_equal(ggs_catalog_get(f->cat, "io.t.ing", "1.0.0", &info), GG_OK);
@@ -564,7 +570,8 @@ static void test_frozen(void **state) {
   assert_int_equal(install(f, proj, "io.t.other", GGM_INSTALL_FROZEN, &r), GG_ECONFLICT);
   ggm_install_result_free(r);
   char *pm = pathf("%s/gpack.toml", proj);
-  write_file(pm, "[gpack]\nid = \"my.project\"\nversion = \"0.1.0\"\n[dependencies]\n\"io.t.util\" = \"^2\"\n");
+  write_file(pm, "[gpack]\nid = \"my.project\"\nversion = \"0.1.0\"\n[dependencies]\n\"io.t.util\" "
+                 "= \"^2\"\n");
   assert_int_equal(install(f, proj, NULL, GGM_INSTALL_FROZEN, &r), GG_ECONFLICT);
   assert_non_null(strstr(r->msg, "gpack.toml"));
   ggm_install_result_free(r);
@@ -681,7 +688,10 @@ static void test_corrupt_and_hostile(void **state) {
   assert_int_equal(ggs_blob_put(f->st, hcid, h, hl), GG_OK);
   ggs_catalog_pkg pk = {.id = "io.t.evil"};
   assert_int_equal(ggs_catalog_put_package(f->cat, &pk), GG_OK);
-  ggs_catalog_version v = {.version = "1.0.0", .cid = htext, .size = hl, .record = gg_buf_ptr(&rec),
+  ggs_catalog_version v = {.version = "1.0.0",
+                           .cid = htext,
+                           .size = hl,
+                           .record = gg_buf_ptr(&rec),
                            .record_len = gg_buf_len(&rec)};
   assert_int_equal(ggs_catalog_put_version(f->cat, "io.t.evil", &v), GG_OK);
   char *lp = pathf("%s/ggen.lock", proj);
@@ -802,7 +812,8 @@ static void test_ggen_lock_and_list(void **state) {
   for (size_t i = 0; i < l->n_packs; i++) {
     const ggm_lock_pack *p = &l->packs[i];
     char one[1024];
-    snprintf(one, sizeof one, "\n[[packs]]\nid = \"%s\"\nversion = \"%s\"\nsha256 = \"%s\"\nsource = \"x\"\n", p->id,
+    snprintf(one, sizeof one,
+             "\n[[packs]]\nid = \"%s\"\nversion = \"%s\"\nsha256 = \"%s\"\nsource = \"x\"\n", p->id,
              p->version, p->sha256);
     strcat(text, one);
     if (p->n_deps) {

@@ -67,13 +67,23 @@ static void test_roundtrip(void **state) {
   make_cid("archive two", c2, h2);
   const char *d1[] = {"b.dep@2.0.0-rc.1", "a.dep@1.0.0"};
   ggm_lock_pack packs[] = {
-      {.id = "z.root", .version = "1.2.3", .sha256 = h1, .source = "local", .cid = c1,
-       .requested = "^1.2", .deps = d1, .n_deps = 2},
+      {.id = "z.root",
+       .version = "1.2.3",
+       .sha256 = h1,
+       .source = "local",
+       .cid = c1,
+       .requested = "^1.2",
+       .deps = d1,
+       .n_deps = 2},
       {.id = "a.dep", .version = "1.0.0", .cid = c2},
-      {.id = "b.dep", .version = "2.0.0-rc.1", .sha256 = h2, .source = "local",
+      {.id = "b.dep",
+       .version = "2.0.0-rc.1",
+       .sha256 = h2,
+       .source = "local",
        .requested = ">=2.0.0-rc.1"},
   };
-  ggm_lock in = {.version = "1.0", .generated = "2026-01-01T00:00:00Z", .packs = packs, .n_packs = 3};
+  ggm_lock in = {
+      .version = "1.0", .generated = "2026-01-01T00:00:00Z", .packs = packs, .n_packs = 3};
   gg_buf b, b2;
   gg_buf_init(&b, NULL, 1 << 20);
   gg_buf_init(&b2, NULL, 1 << 20);
@@ -97,8 +107,10 @@ static void test_roundtrip(void **state) {
   assert_memory_equal(gg_buf_ptr(&b), gg_buf_ptr(&b2), gg_buf_len(&b));
   ggm_lock_free(&l);
   /* the text starts with the header comment and the keys ggen reads */
-  assert_non_null(strstr((char *)gg_buf_ptr(&b), "version = \"1.0\"\ngenerated = \"2026-01-01T00:00:00Z\""));
-  assert_non_null(strstr((char *)gg_buf_ptr(&b), "[[packs]]\nid = \"a.dep\"\nversion = \"1.0.0\"\ncid = "));
+  assert_non_null(
+      strstr((char *)gg_buf_ptr(&b), "version = \"1.0\"\ngenerated = \"2026-01-01T00:00:00Z\""));
+  assert_non_null(
+      strstr((char *)gg_buf_ptr(&b), "[[packs]]\nid = \"a.dep\"\nversion = \"1.0.0\"\ncid = "));
   gg_buf_free(&b);
   gg_buf_free(&b2);
 }
@@ -149,7 +161,8 @@ static void test_parse_errors(void **state) {
   char buf[1024];
   expect_err("version = \"1.0\"\n[[packs]]\nid = \"../x\"\nversion = \"1.0.0\"\n", GG_EPARSE,
              "ggen.lock:3:6:", "not a valid package id");
-  expect_err("version = \"1.0\"\n[[packs]]\nid = \"a\"\n", GG_EPARSE, "ggen.lock:", "has no version");
+  expect_err("version = \"1.0\"\n[[packs]]\nid = \"a\"\n", GG_EPARSE,
+             "ggen.lock:", "has no version");
   expect_err("version = \"1.0\"\n[[packs]]\nid = \"a\"\nversion = \"01.0.0\"\n", GG_EPARSE,
              "ggen.lock:4:11:", "not a semantic version");
   expect_err("version = \"2.0\"\n", GG_EPARSE, "ggen.lock:1:11:", "not supported");
@@ -171,15 +184,17 @@ static void test_parse_errors(void **state) {
              GG_EPARSE, "ggen.lock:5:7:", "not a CIDv1");
   expect_err("version = \"1.0\"\n[[packs]]\nid = \"a\"\nversion = \"1.0.0\"\nrequested = \">>1\"\n",
              GG_EPARSE, "ggen.lock:5:13:", "not a valid range");
-  expect_err("version = \"1.0\"\n[[packs]]\nid = \"a\"\nversion = \"1.0.0\"\ndependencies = [\"b\"]\n",
-             GG_EPARSE, "ggen.lock:5:17:", "not \"id@version\"");
+  expect_err(
+      "version = \"1.0\"\n[[packs]]\nid = \"a\"\nversion = \"1.0.0\"\ndependencies = [\"b\"]\n",
+      GG_EPARSE, "ggen.lock:5:17:", "not \"id@version\"");
   expect_err("version = \"1.0\"\n[[packs]]\nid = \"a\"\nversion = \"1.0.0\"\ndependencies = "
              "[\"b@1.0.0\", \"b@1.0.1\"]\n",
              GG_EPARSE, NULL, "depends on b twice");
-  expect_err("version = \"1.0\"\n[[packs]]\nid = \"a\"\nversion = \"1.0.0\"\ndependencies = \"b@1.0.0\"\n",
-             GG_EPARSE, "ggen.lock:5:16:", "must be an array");
-  expect_err("version = \"1.0\"\n[[packs]]\nid = \"a\"\nversion = 1\n", GG_EPARSE, "ggen.lock:4:11:",
-             "must be a string, not integer");
+  expect_err(
+      "version = \"1.0\"\n[[packs]]\nid = \"a\"\nversion = \"1.0.0\"\ndependencies = \"b@1.0.0\"\n",
+      GG_EPARSE, "ggen.lock:5:16:", "must be an array");
+  expect_err("version = \"1.0\"\n[[packs]]\nid = \"a\"\nversion = 1\n", GG_EPARSE,
+             "ggen.lock:4:11:", "must be a string, not integer");
   expect_err("version = \"1.0\"\nversion = \"1.0\"\n", GG_EPARSE, "ggen.lock:2:", NULL);
   /* a date-time `generated` (hand-written TOML) is accepted and given back as text */
   ggm_lock l;
@@ -204,7 +219,8 @@ static void test_limits(void **state) {
   ggm_toml_error e;
   assert_int_equal(ggm_lock_parse(&l, NULL, gg_buf_ptr(&b), gg_buf_len(&b), NULL, &e), GG_ELIMIT);
   gg_buf_reset(&b);
-  gg_buf_append_str(&b, "version = \"1.0\"\n[[packs]]\nid = \"a\"\nversion = \"1.0.0\"\ndependencies = [");
+  gg_buf_append_str(
+      &b, "version = \"1.0\"\n[[packs]]\nid = \"a\"\nversion = \"1.0.0\"\ndependencies = [");
   for (int i = 0; i <= GGM_LOCK_MAX_DEPS; i++) {
     char t[32];
     snprintf(t, sizeof t, "\"d%d@1.0.0\",", i);
@@ -262,9 +278,9 @@ static void test_alloc_failures(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_ggen_shape),  cmocka_unit_test(test_roundtrip),
-      cmocka_unit_test(test_write_refuses), cmocka_unit_test(test_parse_errors),
-      cmocka_unit_test(test_limits),      cmocka_unit_test(test_check),
+      cmocka_unit_test(test_ggen_shape),     cmocka_unit_test(test_roundtrip),
+      cmocka_unit_test(test_write_refuses),  cmocka_unit_test(test_parse_errors),
+      cmocka_unit_test(test_limits),         cmocka_unit_test(test_check),
       cmocka_unit_test(test_alloc_failures),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

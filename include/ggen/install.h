@@ -74,8 +74,8 @@ typedef void (*ggm_install_progress_fn)(void *ud, int phase, size_t done, size_t
                                         const char *id);
 
 typedef struct ggm_install_opts {
-  unsigned flags;   /* GGM_INSTALL_* */
-  int64_t now;      /* Unix seconds written as `generated`; 0 = the clock */
+  unsigned flags;                   /* GGM_INSTALL_* */
+  int64_t now;                      /* Unix seconds written as `generated`; 0 = the clock */
   ggm_install_progress_fn progress; /* may be NULL */
   void *progress_ud;
 } ggm_install_opts;
@@ -103,12 +103,12 @@ typedef struct ggm_install_change {
 typedef struct ggm_install_result {
   ggm_install_change *changes; /* every pack of the old and the new state, sorted by id */
   size_t n_changes;
-  size_t n_changed;        /* changes whose action is not KEEP */
-  uint64_t files_linked;   /* files hard-linked from the unpacked cache */
-  uint64_t files_copied;   /* files extracted or copied */
-  int recovered;           /* an interrupted transaction was found: 1 finished, -1 undone */
-  char *explain;           /* GG_EUNSAT: the resolver's explanation (several lines), else NULL */
-  char msg[640];           /* on failure: what went wrong, naming the pack ("" on success) */
+  size_t n_changed;      /* changes whose action is not KEEP */
+  uint64_t files_linked; /* files hard-linked from the unpacked cache */
+  uint64_t files_copied; /* files extracted or copied */
+  int recovered;         /* an interrupted transaction was found: 1 finished, -1 undone */
+  char *explain;         /* GG_EUNSAT: the resolver's explanation (several lines), else NULL */
+  char msg[640];         /* on failure: what went wrong, naming the pack ("" on success) */
   void *priv_;
 } ggm_install_result;
 
@@ -147,11 +147,11 @@ int ggm_install_remove(const char *project, const ggm_install_env *env, const ch
 /* Installed state: the lockfile against the disk. */
 enum {
   GGM_INSTALL_OK = 0,
-  GGM_INSTALL_MISSING = 1u << 0,    /* locked but .ggen/packs/<id> is absent */
-  GGM_INSTALL_MISMATCH = 1u << 1,   /* its manifest names another id or version */
-  GGM_INSTALL_UNTRACKED = 1u << 2,  /* on disk, not in the lockfile */
+  GGM_INSTALL_MISSING = 1u << 0,     /* locked but .ggen/packs/<id> is absent */
+  GGM_INSTALL_MISMATCH = 1u << 1,    /* its manifest names another id or version */
+  GGM_INSTALL_UNTRACKED = 1u << 2,   /* on disk, not in the lockfile */
   GGM_INSTALL_DEP_MISSING = 1u << 3, /* a dependency in the lockfile is not locked */
-  GGM_INSTALL_BROKEN = 1u << 4,     /* no readable manifest in the installed tree */
+  GGM_INSTALL_BROKEN = 1u << 4,      /* no readable manifest in the installed tree */
 };
 
 typedef struct ggm_install_entry {
@@ -167,9 +167,9 @@ typedef struct ggm_install_entry {
 typedef struct ggm_install_listing {
   ggm_install_entry *entries; /* sorted by id */
   size_t n;
-  int has_lock;    /* ggen.lock exists */
-  int recovered;   /* as in ggm_install_result */
-  unsigned drift;  /* union of every entry's status */
+  int has_lock;   /* ggen.lock exists */
+  int recovered;  /* as in ggm_install_result */
+  unsigned drift; /* union of every entry's status */
   char msg[640];
   void *priv_;
 } ggm_install_listing;

@@ -40,12 +40,12 @@
 #define GGM_LOCK_MAX_SIZE (8u << 20)
 
 typedef struct ggm_lock_pack {
-  const char *id;        /* valid package id (ggm_manifest_check_id) */
-  const char *version;   /* strict semver */
-  const char *sha256;    /* 64 lower-case hex digits, or NULL when absent */
-  const char *source;    /* where it came from ("local", a URL...), or NULL */
-  const char *cid;       /* CID text, or NULL (a lock written by ggen has none) */
-  const char *requested; /* the range the user asked for, NULL for a dependency-only pack */
+  const char *id;          /* valid package id (ggm_manifest_check_id) */
+  const char *version;     /* strict semver */
+  const char *sha256;      /* 64 lower-case hex digits, or NULL when absent */
+  const char *source;      /* where it came from ("local", a URL...), or NULL */
+  const char *cid;         /* CID text, or NULL (a lock written by ggen has none) */
+  const char *requested;   /* the range the user asked for, NULL for a dependency-only pack */
   const char *const *deps; /* "id@version", sorted */
   size_t n_deps;
 } ggm_lock_pack;
@@ -66,8 +66,8 @@ typedef struct ggm_lock {
  * says "name:line:col: what": GG_EPARSE (malformed TOML, a missing or invalid field, a
  * duplicate id, sha256 and cid that disagree), GG_ELIMIT (over a cap), GG_ENOMEM.
  * err may be NULL. */
-int ggm_lock_parse(ggm_lock *l, const char *name, const void *src, size_t len,
-                   const gg_mem *mem, ggm_toml_error *err);
+int ggm_lock_parse(ggm_lock *l, const char *name, const void *src, size_t len, const gg_mem *mem,
+                   ggm_toml_error *err);
 
 /* Frees what a parsed lock owns and zeroes it. Safe on a zeroed or hand-built struct. */
 void ggm_lock_free(ggm_lock *l);

@@ -48,8 +48,8 @@ typedef struct ggm_publish_result {
   uint64_t size;  /* archive bytes */
   uint64_t files; /* regular files in the archive */
   uint8_t publisher[32];
-  int existed;    /* this exact release was already here: nothing changed */
-  char msg[640];  /* on failure: what and why ("" on success) */
+  int existed;   /* this exact release was already here: nothing changed */
+  char msg[640]; /* on failure: what and why ("" on success) */
 } ggm_publish_result;
 
 /* Packs, signs and ingests the package in dir with key kp; now is the publish time (Unix
@@ -57,8 +57,8 @@ typedef struct ggm_publish_result {
  * directory cannot be packed: a symlink, a name or size over a limit), GG_EOWNER, GG_EEXIST
  * (this version exists with another archive), GG_EIO, GG_ESTORAGE, GG_ENOMEM; and those of
  * ggm_publish_ingest. res is filled in every case. */
-int ggm_publish_dir(const char *dir, const ggm_publish_env *env, const gg_keypair *kp,
-                    int64_t now, unsigned flags, ggm_publish_result *res);
+int ggm_publish_dir(const char *dir, const ggm_publish_env *env, const gg_keypair *kp, int64_t now,
+                    unsigned flags, ggm_publish_result *res);
 
 /* Verifies and stores a signed release record (rec[0..len)) and its archive (read from fd,
  * from its current offset to EOF), recording `source` (NULL: "local") as where it came from.

@@ -44,7 +44,8 @@
 
 #define MSGCAP 640
 
-/* ---- a pool of strings owned by a result ------------------------------------------------------ */
+/* ---- a pool of strings owned by a result ------------------------------------------------------
+ */
 
 typedef struct pool {
   char **v;
@@ -87,7 +88,8 @@ __attribute__((format(printf, 2, 3))) static void say(char *msg, const char *fmt
   va_end(ap);
 }
 
-/* ---- the plan ------------------------------------------------------------------------------------ */
+/* ---- the plan
+ * ------------------------------------------------------------------------------------ */
 
 typedef struct ppack {
   const char *id, *version, *cid, *sha256, *source, *requested;
@@ -100,7 +102,7 @@ typedef struct ppack {
 typedef struct plan {
   ppack *v;
   size_t n, cap;
-  pool *strs; /* every string of the plan */
+  pool *strs;         /* every string of the plan */
   const char ***depv; /* dependency arrays to free */
   size_t ndepv, capdepv;
 } plan;
@@ -148,7 +150,8 @@ static ppack *plan_find(plan *pl, const char *id) {
   return NULL;
 }
 
-/* ---- shared state of one operation ------------------------------------------------------------- */
+/* ---- shared state of one operation -------------------------------------------------------------
+ */
 
 typedef struct op {
   const char *project;
@@ -244,18 +247,21 @@ static int op_open(op *c, int create) {
     return rv;
   }
   rv = read_manifest_at(c->p.fd, "", &c->man, c->msg);
-  if (rv == GG_OK) c->has_man = 1;
-  else if (rv != GG_ENOTFOUND) return rv == GG_EPARSE || rv == GG_ELIMIT ? GG_EINVAL : rv;
+  if (rv == GG_OK)
+    c->has_man = 1;
+  else if (rv != GG_ENOTFOUND)
+    return rv == GG_EPARSE || rv == GG_ELIMIT ? GG_EINVAL : rv;
   return GG_OK;
 }
 
-/* ---- roots ------------------------------------------------------------------------------------ */
+/* ---- roots ------------------------------------------------------------------------------------
+ */
 
 typedef struct root {
   const char *id, *range;
-  int record;   /* recorded as `requested` in the new lock */
-  int fresh;    /* named now without a range: record "^chosen" */
-  int no_deps;  /* named with --no-dependencies */
+  int record;  /* recorded as `requested` in the new lock */
+  int fresh;   /* named now without a range: record "^chosen" */
+  int no_deps; /* named with --no-dependencies */
 } root;
 
 typedef struct roots {
@@ -323,7 +329,9 @@ static int check_range(op *c, const char *id, const char *range) {
   ggm_semver_range *rg = NULL;
   int rv = ggm_semver_range_parse(&rg, range, strlen(range), 0, NULL);
   ggm_semver_range_free(rg);
-  if (rv) say(c->msg, "bad version range '%s' for %s (npm range syntax: ^1.2, ~1.2.3, >=1 <2, 1.x)", range, id);
+  if (rv)
+    say(c->msg, "bad version range '%s' for %s (npm range syntax: ^1.2, ~1.2.3, >=1 <2, 1.x)",
+        range, id);
   return rv ? GG_EINVAL : GG_OK;
 }
 
@@ -348,7 +356,8 @@ static int check_reqs(op *c, const ggm_install_req *reqs, size_t n) {
   return GG_OK;
 }
 
-/* ---- resolution against the catalog ------------------------------------------------------------ */
+/* ---- resolution against the catalog ------------------------------------------------------------
+ */
 
 typedef struct bfs {
   op *c;
@@ -400,7 +409,8 @@ static int bfs_version(void *ud, const ggs_catalog_vinfo *v) {
     for (size_t i = 0; i < v->n_deps; i++)
       if (!range_parses(v->deps[i].range && v->deps[i].range[0] ? v->deps[i].range : "*")) return 0;
   uint32_t vid;
-  int rv = ggm_resolve_add_version(b->u, b->cur, v->version, v->yanked ? GGM_RESOLVE_YANKED : 0, &vid);
+  int rv =
+      ggm_resolve_add_version(b->u, b->cur, v->version, v->yanked ? GGM_RESOLVE_YANKED : 0, &vid);
   if (rv == GG_EEXIST || rv == GG_EPARSE) return 0;
   if (rv) {
     b->err = rv;
@@ -410,7 +420,8 @@ static int bfs_version(void *ud, const ggs_catalog_vinfo *v) {
   if (b->cur_no_deps) return 0;
   for (size_t i = 0; i < v->n_deps; i++) {
     const char *r = v->deps[i].range && v->deps[i].range[0] ? v->deps[i].range : "*";
-    if ((rv = ggm_resolve_add_dep(b->u, vid, v->deps[i].id, r)) || (rv = bfs_push(b, v->deps[i].id))) {
+    if ((rv = ggm_resolve_add_dep(b->u, vid, v->deps[i].id, r)) ||
+        (rv = bfs_push(b, v->deps[i].id))) {
       b->err = rv;
       return 1;
     }
@@ -434,15 +445,21 @@ static int build_universe(op *c, roots *r, ggm_resolve_universe *u) {
     if (rv == GG_ENOTFOUND || (rv == GG_OK && b.total == 0)) {
       rv = GG_OK;
       if (rt) {
-        say(c->msg, "unknown package %s: it is not in the local catalog (try `ggen marketplace search`)", id);
+        say(c->msg,
+            "unknown package %s: it is not in the local catalog (try `ggen marketplace search`)",
+            id);
         rv = GG_ENOTFOUND;
       }
       continue; /* an unknown dependency: the resolver explains who needs it */
     }
-    if (b.err) rv = b.err;
-    else if (rv) say(c->msg, "catalog: %s", ggs_catalog_errmsg(c->env->catalog));
+    if (b.err)
+      rv = b.err;
+    else if (rv)
+      say(c->msg, "catalog: %s", ggs_catalog_errmsg(c->env->catalog));
     else if (rt && b.installable == 0) {
-      say(c->msg, "%s is known from an imported index only: no version has a signed archive on this node", id);
+      say(c->msg,
+          "%s is known from an imported index only: no version has a signed archive on this node",
+          id);
       rv = GG_ENOTFOUND;
     }
   }
@@ -558,7 +575,8 @@ static int resolve(op *c, roots *r, const char *const *unlock, size_t nunlock, i
   return rv;
 }
 
-/* ---- comparing the plan with the old state ----------------------------------------------------- */
+/* ---- comparing the plan with the old state -----------------------------------------------------
+ */
 
 /* The version of the tree installed at .ggen/packs/<id> (its manifest), or NULL. */
 static const char *disk_version(op *c, const char *id, int *broken) {
@@ -571,8 +589,10 @@ static const char *disk_version(op *c, const char *id, int *broken) {
   ggm_manifest m;
   const char *v = NULL;
   if (read_manifest_at(fd, "", &m, NULL) == GG_OK) {
-    if (!strcmp(m.id, id)) v = pool_dup(c->strs, m.version);
-    else *broken = 1;
+    if (!strcmp(m.id, id))
+      v = pool_dup(c->strs, m.version);
+    else
+      *broken = 1;
     ggm_manifest_free(&m);
   } else {
     *broken = 1;
@@ -606,16 +626,20 @@ static int diff(op *c) {
     }
     p->old_version = o->version;
     int ord = semver_order(p->version, o->version);
-    if (ord > 0) p->action = GGM_INSTALL_UPGRADE;
-    else if (ord < 0 || strcmp(p->version, o->version)) p->action = GGM_INSTALL_DOWNGRADE;
+    if (ord > 0)
+      p->action = GGM_INSTALL_UPGRADE;
+    else if (ord < 0 || strcmp(p->version, o->version))
+      p->action = GGM_INSTALL_DOWNGRADE;
     else {
       int broken;
       const char *dv = disk_version(c, p->id, &broken);
       uint8_t a[GGM_CID_LEN], b[GGM_CID_LEN];
       int same_cid = !o->cid || (ggm_pack_cid_parse(o->cid, a) == GG_OK &&
                                  ggm_pack_cid_parse(p->cid, b) == GG_OK && !memcmp(a, b, sizeof a));
-      if (force || !dv || strcmp(dv, p->version) || !same_cid) p->action = GGM_INSTALL_REINSTALL;
-      else p->action = GGM_INSTALL_KEEP;
+      if (force || !dv || strcmp(dv, p->version) || !same_cid)
+        p->action = GGM_INSTALL_REINSTALL;
+      else
+        p->action = GGM_INSTALL_KEEP;
     }
   }
   for (size_t i = 0; c->has_lock && i < c->lock.n_packs; i++) {
@@ -647,7 +671,8 @@ static int diff(op *c) {
   return GG_OK;
 }
 
-/* ---- verification and staging -------------------------------------------------------------------- */
+/* ---- verification and staging
+ * -------------------------------------------------------------------- */
 
 /* Checks the signed record of id@version in the catalog against the plan and opens the
  * archive (hashed against its CID). *fd is the open archive on GG_OK. */
@@ -673,7 +698,8 @@ static int fetch(op *c, const ppack *p, int *fd) {
     goto out;
   }
   ggm_pack_cid_parse(p->cid, cid);
-  if (strcmp(r.id, p->id) || strcmp(r.version, p->version) || memcmp(r.archive_cid, cid, sizeof cid)) {
+  if (strcmp(r.id, p->id) || strcmp(r.version, p->version) ||
+      memcmp(r.archive_cid, cid, sizeof cid)) {
     say(c->msg, "the release record of %s@%s names another package, version or archive than %s",
         p->id, p->version, c->o->flags & GGM_INSTALL_FROZEN ? "ggen.lock" : "the catalog");
     rv = GG_EINTEGRITY;
@@ -692,8 +718,10 @@ static int fetch(op *c, const ppack *p, int *fd) {
   if (rv == GG_ENOTFOUND) {
     say(c->msg, "the archive of %s@%s (%s) is not in the local store", p->id, p->version, p->cid);
   } else if (rv == GG_EINTEGRITY) {
-    say(c->msg, "the cached archive of %s@%s (%s) is corrupt: it was removed from the store; "
-                "nothing was installed", p->id, p->version, p->cid);
+    say(c->msg,
+        "the cached archive of %s@%s (%s) is corrupt: it was removed from the store; "
+        "nothing was installed",
+        p->id, p->version, p->cid);
   } else if (rv) {
     say(c->msg, "cannot read the archive of %s@%s: %s", p->id, p->version, gg_strerror(rv));
   } else if (size != r.archive_size) {
@@ -725,8 +753,8 @@ static int plan_lock(op *c, const char *gen, gg_buf *out) {
   for (size_t i = 0; i < c->pl.n; i++) {
     const ppack *p = &c->pl.v[i];
     if (p->action == GGM_INSTALL_REMOVE) continue;
-    packs[n++] = (ggm_lock_pack){p->id, p->version, p->sha256, p->source, p->cid, p->requested,
-                                 p->deps, p->n_deps};
+    packs[n++] = (ggm_lock_pack){p->id,  p->version,   p->sha256, p->source,
+                                 p->cid, p->requested, p->deps,   p->n_deps};
   }
   ggm_lock l = {.version = GGM_LOCK_FORMAT, .generated = gen, .packs = packs, .n_packs = n};
   int rv = ggm_lock_write(&l, out);
@@ -800,7 +828,8 @@ static int apply(op *c, int rewrite_lock) {
     close(fd);
     if (rv) {
       if (rv == GG_EUNSAFE || rv == GG_EPARSE)
-        say(c->msg, "the archive of %s@%s is refused: %s; nothing was installed", p->id, p->version, why);
+        say(c->msg, "the archive of %s@%s is refused: %s; nothing was installed", p->id, p->version,
+            why);
       else
         say(c->msg, "cannot unpack %s@%s: %s", p->id, p->version, why[0] ? why : gg_strerror(rv));
       if (rv == GG_EPARSE) rv = GG_EINTEGRITY;
@@ -823,16 +852,19 @@ out:
   return rv;
 }
 
-/* ---- frozen ------------------------------------------------------------------------------------- */
+/* ---- frozen -------------------------------------------------------------------------------------
+ */
 
 static int frozen_check_req(op *c, const char *id, const char *range, const char *from) {
   const ggm_lock_pack *p = ggm_lock_find(&c->lock, id);
   if (!p) {
-    say(c->msg, "drift: %s (%s) is not in ggen.lock; run install without --frozen to update it", id, from);
+    say(c->msg, "drift: %s (%s) is not in ggen.lock; run install without --frozen to update it", id,
+        from);
     return GG_ECONFLICT;
   }
   if (range && !ggm_semver_satisfies(p->version, range, 0)) {
-    say(c->msg, "drift: ggen.lock has %s@%s, which does not satisfy %s (%s)", id, p->version, range, from);
+    say(c->msg, "drift: ggen.lock has %s@%s, which does not satisfy %s (%s)", id, p->version, range,
+        from);
     return GG_ECONFLICT;
   }
   return GG_OK;
@@ -840,7 +872,8 @@ static int frozen_check_req(op *c, const char *id, const char *range, const char
 
 static int plan_frozen(op *c, const ggm_install_req *reqs, size_t n) {
   if (!c->has_lock) {
-    say(c->msg, "drift: there is no ggen.lock in %s; --frozen installs exactly the lockfile", c->project);
+    say(c->msg, "drift: there is no ggen.lock in %s; --frozen installs exactly the lockfile",
+        c->project);
     return GG_ECONFLICT;
   }
   char why[400];
@@ -870,18 +903,29 @@ static int plan_frozen(op *c, const ggm_install_req *reqs, size_t n) {
       for (int k = 0; k < 32; k++) sscanf(l->sha256 + 2 * k, "%2hhx", &d[k]);
       ggm_pack_cid_from_digest(d, cid);
     } else {
-      say(c->msg, "drift: %s in ggen.lock has neither cid nor sha256; it cannot be installed exactly", l->id);
+      say(c->msg,
+          "drift: %s in ggen.lock has neither cid nor sha256; it cannot be installed exactly",
+          l->id);
       return GG_ECONFLICT;
     }
     ggm_pack_cid_text(cid, text);
-    *p = (ppack){l->id, l->version, pool_dup(c->strs, text), l->sha256, l->source, l->requested,
-                 (const char **)l->deps, l->n_deps, NULL, 0};
+    *p = (ppack){l->id,
+                 l->version,
+                 pool_dup(c->strs, text),
+                 l->sha256,
+                 l->source,
+                 l->requested,
+                 (const char **)l->deps,
+                 l->n_deps,
+                 NULL,
+                 0};
     if (!p->cid) return GG_ENOMEM;
   }
   return GG_OK;
 }
 
-/* ---- public entry points ------------------------------------------------------------------------- */
+/* ---- public entry points
+ * ------------------------------------------------------------------------- */
 
 int ggm_install_run(const char *project, const ggm_install_env *env, const ggm_install_req *reqs,
                     size_t n, const ggm_install_opts *opts, ggm_install_result **out) {
@@ -908,8 +952,10 @@ int ggm_install_run(const char *project, const ggm_install_env *env, const ggm_i
         x = &r->v[r->n++];
         *x = (root){reqs[i].id, reqs[i].range ? reqs[i].range : "*", 1, !reqs[i].range, nd};
       } else {
-        if (reqs[i].range) x->range = reqs[i].range;
-        else if (!x->record) x->fresh = 1;
+        if (reqs[i].range)
+          x->range = reqs[i].range;
+        else if (!x->record)
+          x->fresh = 1;
         x->record = 1;
         x->no_deps = nd;
       }
@@ -1015,7 +1061,8 @@ int ggm_install_remove(const char *project, const ggm_install_env *env, const ch
   if (!rv && (!keep || !stack)) rv = GG_ENOMEM;
   for (size_t i = 0; !rv && i < r->n; i++) {
     const ggm_lock_pack *p = ggm_lock_find(&c.lock, r->v[i].id);
-    if (p && !keep[p - c.lock.packs]) keep[p - c.lock.packs] = 1, stack[sp++] = (size_t)(p - c.lock.packs);
+    if (p && !keep[p - c.lock.packs])
+      keep[p - c.lock.packs] = 1, stack[sp++] = (size_t)(p - c.lock.packs);
   }
   while (!rv && sp) {
     const ggm_lock_pack *p = &c.lock.packs[stack[--sp]];
@@ -1025,7 +1072,8 @@ int ggm_install_remove(const char *project, const ggm_install_env *env, const ch
       char id[GGM_MANIFEST_ID_MAX + 1];
       snprintf(id, sizeof id, "%.*s", (int)il, p->deps[j]);
       const ggm_lock_pack *d = ggm_lock_find(&c.lock, id);
-      if (d && !keep[d - c.lock.packs]) keep[d - c.lock.packs] = 1, stack[sp++] = (size_t)(d - c.lock.packs);
+      if (d && !keep[d - c.lock.packs])
+        keep[d - c.lock.packs] = 1, stack[sp++] = (size_t)(d - c.lock.packs);
     }
   }
   for (size_t i = 0; !rv && i < c.lock.n_packs; i++) {
@@ -1036,8 +1084,9 @@ int ggm_install_remove(const char *project, const ggm_install_env *env, const ch
       rv = GG_ENOMEM;
       break;
     }
-    *p = (ppack){l->id, l->version, l->cid, l->sha256, l->source, l->requested,
-                 (const char **)l->deps, l->n_deps, NULL, 0};
+    *p = (ppack){
+        l->id,     l->version, l->cid, l->sha256, l->source, l->requested, (const char **)l->deps,
+        l->n_deps, NULL,       0};
   }
   free(keep);
   free(stack);
@@ -1066,7 +1115,8 @@ void ggm_install_result_free(ggm_install_result *r) {
   free(r);
 }
 
-/* ---- list ------------------------------------------------------------------------------------------ */
+/* ---- list
+ * ------------------------------------------------------------------------------------------ */
 
 static int cmp_entry(const void *a, const void *b) {
   return strcmp(((const ggm_install_entry *)a)->id, ((const ggm_install_entry *)b)->id);
@@ -1148,8 +1198,9 @@ int ggm_install_list(const char *project, ggm_install_listing **out) {
         memset(e, 0, sizeof(*e));
         e->id = pool_dup(c.strs, de->d_name);
         int broken = 0;
-        e->disk_version =
-            ggm_manifest_check_id(de->d_name, strlen(de->d_name)) == GG_OK ? disk_version(&c, de->d_name, &broken) : NULL;
+        e->disk_version = ggm_manifest_check_id(de->d_name, strlen(de->d_name)) == GG_OK
+                              ? disk_version(&c, de->d_name, &broken)
+                              : NULL;
         e->status = GGM_INSTALL_UNTRACKED;
         l->drift |= e->status;
       }
@@ -1182,7 +1233,8 @@ int ggm_install_recover(const char *project, int *what, char *msg, size_t cap) {
   return rv;
 }
 
-/* ---- unpacked cache -------------------------------------------------------------------------------- */
+/* ---- unpacked cache
+ * -------------------------------------------------------------------------------- */
 
 static int keep_if_stored(void *ud, const char *cidtext) {
   uint8_t cid[GGM_CID_LEN];

@@ -20,9 +20,9 @@ void ggm__crash_point(const char *name);
 
 /* ---- a project directory ------------------------------------------------------------------ */
 typedef struct ggm__project {
-  char *dir;   /* as given */
-  int fd;      /* the project directory, with an exclusive flock held */
-  int ggfd;    /* .ggen, or -1 when it does not exist (and was not created) */
+  char *dir;     /* as given */
+  int fd;        /* the project directory, with an exclusive flock held */
+  int ggfd;      /* .ggen, or -1 when it does not exist (and was not created) */
   int recovered; /* 1 rolled forward, -1 rolled back, 0 nothing found */
 } ggm__project;
 
@@ -42,7 +42,7 @@ int ggm__read_file_at(int dirfd, const char *name, gg_buf *out, size_t max);
 typedef struct ggm__txn {
   ggm__project *p;
   char txid[40];
-  int stagefd; /* .ggen/.staging-<txid> */
+  int stagefd;    /* .ggen/.staging-<txid> */
   char **replace; /* ids staged (owned) */
   size_t n_replace, cap_replace;
   char **remove; /* ids to remove */

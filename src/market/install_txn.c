@@ -61,8 +61,10 @@ void ggm__crash_point(const char *name) {
     if (s && *s) {
       char *end;
       long v = strtol(s, &end, 10);
-      if (*end == 0 && v > 0) target = v;
-      else target_name = s;
+      if (*end == 0 && v > 0)
+        target = v;
+      else
+        target_name = s;
     }
     const char *t = getenv("GGEN_TEST_CRASH_TRACE");
     trace = t && *t && strcmp(t, "0") != 0;
@@ -78,7 +80,8 @@ void ggm__crash_point(const char *name) {
 
 /* ---- small file helpers ---------------------------------------------------------------------- */
 
-static void setmsg(char *msg, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void setmsg(char *msg, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static void setmsg(char *msg, size_t cap, const char *fmt, ...) {
   if (!msg || !cap) return;
   va_list ap;
@@ -174,7 +177,8 @@ int ggm__same_fs(int fda, int fdb) {
   return a.st_dev == b.st_dev;
 }
 
-/* ---- journal ------------------------------------------------------------------------------------ */
+/* ---- journal ------------------------------------------------------------------------------------
+ */
 
 typedef struct journal {
   ggm_toml_val *doc;
@@ -216,7 +220,8 @@ static int journal_read(int ggfd, journal *j, char *msg, size_t cap) {
       j->replace = ggm_toml_get(j->doc, "replace");
       j->remove = ggm_toml_get(j->doc, "remove");
       if (!j->txid || !txid_ok(j->txid) || !ids_ok(j->replace) || !ids_ok(j->remove)) {
-        setmsg(msg, cap, ".ggen/journal is not a journal this ggen wrote; move it away to continue");
+        setmsg(msg, cap,
+               ".ggen/journal is not a journal this ggen wrote; move it away to continue");
         rv = GG_EPARSE;
       }
     } else {
@@ -265,7 +270,8 @@ static int journal_write(ggm__txn *t) {
   return fsync_fd(t->p->ggfd);
 }
 
-/* ---- roll forward (steps 5-7) -------------------------------------------------------------------- */
+/* ---- roll forward (steps 5-7)
+ * -------------------------------------------------------------------- */
 
 static int roll_forward(ggm__project *p, const char *txid, const char *const *replace, size_t nrep,
                         const char *const *remove, size_t nrem, char *msg, size_t cap) {
@@ -432,7 +438,8 @@ static int recover(ggm__project *p, char *msg, size_t cap) {
   return rv;
 }
 
-/* ---- project ------------------------------------------------------------------------------------- */
+/* ---- project
+ * ------------------------------------------------------------------------------------- */
 
 int ggm__project_open(ggm__project *p, const char *dir, int create, char *msg, size_t cap) {
   memset(p, 0, sizeof(*p));
@@ -497,7 +504,8 @@ void ggm__project_close(ggm__project *p) {
   p->fd = p->ggfd = -1;
 }
 
-/* ---- transactions --------------------------------------------------------------------------------- */
+/* ---- transactions
+ * --------------------------------------------------------------------------------- */
 
 int ggm__txn_begin(ggm__txn *t, ggm__project *p) {
   memset(t, 0, sizeof(*t));
@@ -592,8 +600,10 @@ int ggm__txn_commit(ggm__txn *t, const void *lock, size_t len, char *msg, size_t
      * decides: it finishes the transaction if the journal survived. */
     setmsg(msg, cap, "cannot write the transaction journal in %s/.ggen: %s", p->dir,
            strerror(errno));
-    if (!exists_at(p->ggfd, JOURNAL)) ggm__txn_abort(t);
-    else txn_free(t);
+    if (!exists_at(p->ggfd, JOURNAL))
+      ggm__txn_abort(t);
+    else
+      txn_free(t);
     return rv;
   }
   ggm__crash_point("committed");
@@ -625,7 +635,8 @@ int ggm__txn_commit(ggm__txn *t, const void *lock, size_t len, char *msg, size_t
   return rv;
 }
 
-/* ---- trees: the unpacked cache and hard links ------------------------------------------------------ */
+/* ---- trees: the unpacked cache and hard links
+ * ------------------------------------------------------ */
 
 /* The list of an unpacked tree, <home>/unpacked/<cid>/files: one line per entry in pre-order,
  * "d <path>" or "f <mode> <size> <mtime_s> <mtime_ns> <path>". */
@@ -874,7 +885,7 @@ static int place_linked(const char *home, const char *cid, int blobfd, int dstdi
       int dfd = openat(dstdirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
       ggm__tree_stats s = {0};
       long body = list_body((const char *)gg_buf_ptr(&list), gg_buf_len(&list));
-      rv = dfd < 0 ? GG_EIO
+      rv = dfd < 0    ? GG_EIO
            : body < 0 ? GG_EINTEGRITY
                       : link_tree(tfd, (const char *)gg_buf_ptr(&list), (size_t)body, dfd, &s);
       if (dfd >= 0) close(dfd);
@@ -923,7 +934,8 @@ int ggm__tree_place(const char *home, const char *cid, int blobfd, int dstdirfd,
   return GG_OK;
 }
 
-/* ---- unpacked cache maintenance ------------------------------------------------------------------- */
+/* ---- unpacked cache maintenance
+ * ------------------------------------------------------------------- */
 
 /* Checks one cache entry against its list: GG_OK (files/bytes counted), GG_EINTEGRITY. */
 static int cache_check(int udfd, const char *cid, uint64_t *files, uint64_t *bytes) {

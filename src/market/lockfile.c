@@ -136,7 +136,8 @@ static int cmp_pack(const void *a, const void *b) {
 
 static int load_pack(ctx *c, const ggm_toml_val *t, ggm_lock_pack *p, const char ***depcur) {
   int rv = GG_OK;
-  if (ggm_toml_type_of(t) != GGM_TOML_TABLE) return bad(c, t, "each [[packs]] entry must be a table");
+  if (ggm_toml_type_of(t) != GGM_TOML_TABLE)
+    return bad(c, t, "each [[packs]] entry must be a table");
   const ggm_toml_val *v;
   if (!(v = ggm_toml_get(t, "id"))) return bad(c, t, "pack has no id");
   if (!(p->id = want_str(c, v, "id", &rv))) return rv;
@@ -171,7 +172,8 @@ static int load_pack(ctx *c, const ggm_toml_val *t, ggm_lock_pack *p, const char
     if (ggm_toml_type_of(v) != GGM_TOML_ARRAY)
       return bad(c, v, "dependencies of %s must be an array of \"id@version\" strings", p->id);
     size_t n = ggm_toml_len(v);
-    if (n > GGM_LOCK_MAX_DEPS) return bad(c, v, "%s has more than %d dependencies", p->id, GGM_LOCK_MAX_DEPS);
+    if (n > GGM_LOCK_MAX_DEPS)
+      return bad(c, v, "%s has more than %d dependencies", p->id, GGM_LOCK_MAX_DEPS);
     for (size_t i = 0; i < n; i++) {
       const ggm_toml_val *d = ggm_toml_at(v, i);
       const char *s = want_str(c, d, "a dependency", &rv);
@@ -212,7 +214,8 @@ static int parse_doc(ctx *c, ggm_lock *l, lpriv *pv) {
     return bad(c, NULL, "no version key (is this a ggen.lock?)");
   if (!(l->version = want_str(c, v, "version", &rv))) return rv;
   if (strncmp(l->version, "1", 1) != 0 || (l->version[1] != 0 && l->version[1] != '.'))
-    return bad(c, v, "lockfile format \"%.32s\" is not supported (this ggen reads 1.x)", l->version);
+    return bad(c, v, "lockfile format \"%.32s\" is not supported (this ggen reads 1.x)",
+               l->version);
   if ((v = ggm_toml_get(root, "generated"))) {
     ggm_toml_type ty = ggm_toml_type_of(v);
     if (ty == GGM_TOML_DATETIME) {
@@ -224,9 +227,11 @@ static int parse_doc(ctx *c, ggm_lock *l, lpriv *pv) {
   }
   const ggm_toml_val *packs = ggm_toml_get(root, "packs");
   if (!packs) return GG_OK;
-  if (ggm_toml_type_of(packs) != GGM_TOML_ARRAY) return bad(c, packs, "packs must be an array of tables ([[packs]])");
+  if (ggm_toml_type_of(packs) != GGM_TOML_ARRAY)
+    return bad(c, packs, "packs must be an array of tables ([[packs]])");
   size_t n = ggm_toml_len(packs), ndeps = 0;
-  if (n > GGM_LOCK_MAX_PACKS) return fail_plain(c, GG_ELIMIT, "more packs than a lockfile may hold");
+  if (n > GGM_LOCK_MAX_PACKS)
+    return fail_plain(c, GG_ELIMIT, "more packs than a lockfile may hold");
   for (size_t i = 0; i < n; i++) {
     const ggm_toml_val *d = ggm_toml_get(ggm_toml_at(packs, i), "dependencies");
     if (d) ndeps += ggm_toml_len(d);
@@ -246,8 +251,8 @@ static int parse_doc(ctx *c, ggm_lock *l, lpriv *pv) {
   return GG_OK;
 }
 
-int ggm_lock_parse(ggm_lock *l, const char *name, const void *src, size_t len,
-                   const gg_mem *mem, ggm_toml_error *err) {
+int ggm_lock_parse(ggm_lock *l, const char *name, const void *src, size_t len, const gg_mem *mem,
+                   ggm_toml_error *err) {
   ctx c = {name ? name : "ggen.lock", err, mem};
   memset(l, 0, sizeof(*l));
   if (err) memset(err, 0, sizeof(*err));
@@ -346,7 +351,8 @@ static int build(const ggm_lock *l, ggm_toml_val *root, const ggm_lock_pack **or
     if (p->n_deps > GGM_LOCK_MAX_DEPS) return GG_EINVAL;
     ggm_toml_val *t, *deps;
     if ((rv = ggm_toml_push_table(arr, &t))) return rv;
-    if ((rv = ggm_toml_set_str(t, "id", p->id)) || (rv = ggm_toml_set_str(t, "version", p->version)))
+    if ((rv = ggm_toml_set_str(t, "id", p->id)) ||
+        (rv = ggm_toml_set_str(t, "version", p->version)))
       return rv;
     if (p->sha256) {
       char low[65];

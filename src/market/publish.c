@@ -211,7 +211,8 @@ static int catalog_put(const ggm_publish_env *env, const ggm_release *r, const u
   }
   ggs_catalog_dep deps[GGM_RELEASE_DEPS_MAX];
   for (size_t i = 0; i < r->n_deps && i < GGM_RELEASE_DEPS_MAX; i++)
-    deps[i] = (ggs_catalog_dep){r->deps[i].id, r->deps[i].range && *r->deps[i].range ? r->deps[i].range : "*"};
+    deps[i] = (ggs_catalog_dep){r->deps[i].id,
+                                r->deps[i].range && *r->deps[i].range ? r->deps[i].range : "*"};
   char sha[65];
   for (int i = 0; i < 32; i++) snprintf(sha + 2 * i, 3, "%02x", r->archive_cid[4 + i]);
   if (!rv) {
@@ -230,7 +231,8 @@ static int catalog_put(const ggm_publish_env *env, const ggm_release *r, const u
         .n_deps = r->n_deps,
     };
     rv = ggs_catalog_put_version(cat, r->id, &v);
-    if (rv == GG_EEXIST) say(res, "%s@%s is already published with another archive", r->id, r->version);
+    if (rv == GG_EEXIST)
+      say(res, "%s@%s is already published with another archive", r->id, r->version);
   }
   if (rv) {
     ggs_catalog_rollback(cat);
@@ -265,7 +267,8 @@ int ggm_publish_ingest(const ggm_publish_env *env, const uint8_t *rec, size_t le
   }
   /* 1-2: signature (decode) and archive against the record */
   if ((rv = ggm_release_check_archive_fd(&r, fd)) != GG_OK) {
-    say(res, "the archive does not match the record of %s@%s (size or CID differs)", r.id, r.version);
+    say(res, "the archive does not match the record of %s@%s (size or CID differs)", r.id,
+        r.version);
     goto out;
   }
   /* 3: ownership */
@@ -277,8 +280,10 @@ int ggm_publish_ingest(const ggm_publish_env *env, const uint8_t *rec, size_t le
       char a[65] = "?", b[65];
       if (olen == GG_ED25519_PUB) key_hex(owner, a);
       key_hex(r.publisher, b);
-      say(res, "%s belongs to publisher key %.16s..., not to this key %.16s...: another key's "
-               "version is refused", r.id, a, b);
+      say(res,
+          "%s belongs to publisher key %.16s..., not to this key %.16s...: another key's "
+          "version is refused",
+          r.id, a, b);
       rv = GG_EOWNER;
       goto out;
     }
@@ -293,12 +298,13 @@ int ggm_publish_ingest(const ggm_publish_env *env, const uint8_t *rec, size_t le
     char have[GGM_CID_TEXT_MAX + 64] = "";
     if (info->versions[0].cid) snprintf(have, sizeof have, "%s", info->versions[0].cid);
     uint8_t hc[GGM_CID_LEN];
-    int same = have[0] && ggm_pack_cid_parse(have, hc) == GG_OK && !memcmp(hc, r.archive_cid, sizeof hc);
+    int same =
+        have[0] && ggm_pack_cid_parse(have, hc) == GG_OK && !memcmp(hc, r.archive_cid, sizeof hc);
     int has_record = info->versions[0].record != NULL;
     ggs_catalog_info_free(info);
     if (!same && have[0]) {
-      say(res, "%s@%s is already published with another archive (%s): publish a new version",
-          r.id, r.version, have);
+      say(res, "%s@%s is already published with another archive (%s): publish a new version", r.id,
+          r.version, have);
       rv = GG_EEXIST;
       goto out;
     }
@@ -344,21 +350,25 @@ static void release_from_manifest(ggm_release *r, const ggm_manifest *m, ggm_rel
   r->homepage = m->homepage;
   r->repository = m->repository;
   r->ggen_compat = m->ggen_compat;
-  for (size_t i = 0; i < m->n_deps; i++) deps[i] = (ggm_release_dep){m->deps[i].id, m->deps[i].range};
+  for (size_t i = 0; i < m->n_deps; i++)
+    deps[i] = (ggm_release_dep){m->deps[i].id, m->deps[i].range};
   r->deps = deps;
   r->n_deps = m->n_deps;
 }
 
-int ggm_publish_dir(const char *dir, const ggm_publish_env *env, const gg_keypair *kp,
-                    int64_t now, unsigned flags, ggm_publish_result *res) {
+int ggm_publish_dir(const char *dir, const ggm_publish_env *env, const gg_keypair *kp, int64_t now,
+                    unsigned flags, ggm_publish_result *res) {
   memset(res, 0, sizeof(*res));
   ggm_manifest m;
   char why[400];
   int rv = tree_manifest(dir, &m, why, sizeof why);
   if (rv) {
-    if (rv == GG_ENOTFOUND) say(res, "%s has no gpack.toml (or package.toml)", dir);
-    else if (rv == GG_EIO) say(res, "cannot read %s: %s", dir, strerror(errno));
-    else say(res, "%s/%s", dir, why);
+    if (rv == GG_ENOTFOUND)
+      say(res, "%s has no gpack.toml (or package.toml)", dir);
+    else if (rv == GG_EIO)
+      say(res, "cannot read %s: %s", dir, strerror(errno));
+    else
+      say(res, "%s/%s", dir, why);
     return rv == GG_EIO ? GG_EIO : rv == GG_ENOMEM ? GG_ENOMEM : GG_EINVAL;
   }
   snprintf(res->id, sizeof res->id, "%s", m.id);

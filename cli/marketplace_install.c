@@ -220,6 +220,12 @@ static void print_result(const cli_ctx *ctx, const char *dir, const ggm_install_
     default: break;
     }
   }
+  if (r->n_changes == 0) {
+    printf("nothing to install in %s: name packs (ID[@RANGE]) or list them under "
+           "[dependencies] in its gpack.toml\n",
+           dir);
+    return;
+  }
   if (r->n_changed == 0) {
     printf("up to date: %zu packs in %s\n", cnt[GGM_INSTALL_KEEP], dir);
     return;

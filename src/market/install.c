@@ -960,9 +960,11 @@ int ggm_install_run(const char *project, const ggm_install_env *env, const ggm_i
         x->no_deps = nd;
       }
     }
-    if (!rv) rv = resolve(&c, r, NULL, 0, 0);
+    /* nothing asked for and nothing installed: no lockfile is created for it */
+    int nothing = r->n == 0 && !c.has_lock;
+    if (!rv && !nothing) rv = resolve(&c, r, NULL, 0, 0);
     free(r);
-    if (rv) goto done;
+    if (rv || nothing) goto done;
   }
   if ((rv = diff(&c))) goto done;
   rv = apply(&c, !frozen);
@@ -996,10 +998,11 @@ int ggm_install_update(const char *project, const ggm_install_env *env, const ch
   }
   rv = roots_from_lock(&c, r, NULL, 0);
   if (!rv) rv = roots_from_manifest(&c, r);
-  if (!rv) rv = resolve(&c, r, ids, n, n == 0);
+  int nothing = r->n == 0 && !c.has_lock;
+  if (!rv && !nothing) rv = resolve(&c, r, ids, n, n == 0);
   free(r);
-  if (!rv) rv = diff(&c);
-  if (!rv) rv = apply(&c, 1);
+  if (!rv && !nothing) rv = diff(&c);
+  if (!rv && !nothing) rv = apply(&c, 1);
 done:
   if (rv == GG_ENOMEM && !c.msg[0]) say(c.msg, "out of memory");
   op_done(&c);

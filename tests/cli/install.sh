@@ -121,6 +121,9 @@ expect 5 mp install --frozen 'io.ggen.examples.rdf-core@^2'
 grep -q "drift" "$tmp/err" || fail "drift message"
 mkdir -p "$tmp/empty"
 expect 5 mp install --frozen --dir "$tmp/empty"
+expect 0 mp install --dir "$tmp/empty"
+grep -q "nothing to install" "$tmp/out" || fail "empty install: $(cat "$tmp/out")"
+[ -z "$(ls -A "$tmp/empty")" ] || fail "an empty install wrote $(ls -A "$tmp/empty")"
 # remove: a dependency only (5), not installed (3), then the root and its dependencies
 expect 5 mp remove io.ggen.examples.rdf-core
 grep -q "dependency of io.ggen.examples.rust-cli-subcommand" "$tmp/err" || fail "remove dep message"

@@ -333,6 +333,10 @@ int cli_mp_remove(cli_ctx *ctx, int argc, char **argv) {
   ggm_install_result *r = NULL;
   double t0 = now_ms();
   int rv = ggm_install_remove(a.dir, NULL, (const char *const *)a.ids, a.n, &o, &r);
+  for (size_t i = 0; rv == GG_OK && !ctx->json && i < r->n_changes; i++)
+    for (size_t k = 0; k < a.n; k++)
+      if (r->changes[i].action == GGM_INSTALL_KEEP && !strcmp(r->changes[i].id, a.ids[k]))
+        printf("  %s stays installed: another pack needs it (no longer requested)\n", a.ids[k]);
   return finish(ctx, a.dir, rv, r, a.flags, t0);
 }
 

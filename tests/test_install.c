@@ -526,6 +526,15 @@ static void test_update_remove(void **state) {
   ggm_install_result_free(r);
   assert_int_equal(ggm_install_remove(proj, NULL, nope, 1, &o, &r), GG_ENOTFOUND);
   ggm_install_result_free(r);
+  /* base is requested (=1.0.0) and needed by app: removing it keeps it, unrequested */
+  const char *base[] = {"io.t.base"};
+  assert_int_equal(ggm_install_remove(proj, NULL, base, 1, &o, &r), GG_OK);
+  assert_int_equal(r->n_changed, 0);
+  ggm_install_result_free(r);
+  l = load_lock(proj);
+  assert_null(ggm_lock_find(l, "io.t.base")->requested);
+  free_lock(l);
+  install_ok(f, proj, "io.t.base@=1.0.0", 0);
   assert_int_equal(ggm_install_remove(proj, NULL, app, 1, &o, &r), GG_OK);
   assert_int_equal(r->n_changed, 2); /* app and util; base stays (requested) */
   ggm_install_result_free(r);

@@ -1090,6 +1090,9 @@ int ggm_install_remove(const char *project, const ggm_install_env *env, const ch
     *p = (ppack){
         l->id,     l->version, l->cid, l->sha256, l->source, l->requested, (const char **)l->deps,
         l->n_deps, NULL,       0};
+    /* a named pack another one still needs stays, as a dependency only */
+    for (size_t k = 0; k < n; k++)
+      if (!strcmp(ids[k], l->id)) p->requested = NULL;
   }
   free(keep);
   free(stack);

@@ -183,7 +183,7 @@ static int catalog_put(const ggm_publish_env *env, const ggm_release *r, const u
   int rv = ggs_catalog_begin(cat, 1);
   if (rv) goto out;
   rv = ggs_catalog_claim_owner(cat, r->id, r->publisher, GG_ED25519_PUB, (int64_t)r->publish_time);
-  if (rv == GG_EEXIST) {
+  if (rv == GG_EOWNER || rv == GG_EEXIST) {
     say(res, "%s is owned by another publisher key (claimed meanwhile)", r->id);
     rv = GG_EOWNER;
   }

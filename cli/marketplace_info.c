@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "ggen/err.h"
+#include "ggen/semver.h"
 #include "cli_marketplace.h"
 #include "marketplace_catalog.h"
 
@@ -15,7 +16,9 @@ static const char help[] =
     "usage: ggen marketplace info ID[@VERSION] [--json] [--home DIR]\n"
     "\n"
     "Shows a package from the local catalog: metadata, latest version, and every version\n"
-    "(or only VERSION) with its dependencies, archive CID or sha256 and publisher.\n"
+    "(or only VERSION) with its dependencies, archive CID or sha256 and publisher. VERSION\n"
+    "is a version or an npm-style range (1.2, ^1.0, >=2 <3): the highest matching version\n"
+    "that is not yanked is shown.\n"
     "\n"
     "exit codes: 0 found, 3 no such package or version, 2 bad usage, 1 failure\n";
 
@@ -110,6 +113,36 @@ static void print_text(const ggs_catalog_info *in) {
   }
 }
 
+/* The highest version of in matching the range text (not yanked, unless only yanked ones
+ * match), copied into out. GG_OK, GG_ENOTFOUND, GG_EPARSE (not a range), GG_ENOMEM. */
+static int best_match(const ggs_catalog_info *in, const char *range, char *out, size_t cap) {
+  ggm_semver_range *r = NULL;
+  int err = ggm_semver_range_parse(&r, range, strlen(range), GGM_SEMVER_LOOSE, NULL);
+  if (err) return err;
+  ggm_semver best = {0};
+  int have = 0, best_yanked = 1;
+  for (size_t i = 0; i < in->n_versions && !err; i++) {
+    const ggs_catalog_vinfo *v = &in->versions[i];
+    ggm_semver sv;
+    if (ggm_semver_parse(&sv, v->version, strlen(v->version), GGM_SEMVER_LOOSE, NULL)) continue;
+    int better = ggm_semver_range_test(r, &sv) &&
+                 (!have || (best_yanked && !v->yanked) ||
+                  (best_yanked == v->yanked && ggm_semver_cmp(&sv, &best) > 0));
+    if (better) {
+      ggm_semver_free(&best);
+      best = sv;
+      have = 1;
+      best_yanked = v->yanked;
+      snprintf(out, cap, "%s", v->version);
+    } else {
+      ggm_semver_free(&sv);
+    }
+  }
+  ggm_semver_free(&best);
+  ggm_semver_range_free(r);
+  return err ? err : (have ? GG_OK : GG_ENOTFOUND);
+}
+
 int cli_mp_info(cli_ctx *ctx, int argc, char **argv) {
   static const struct option opts[] = {
       CLI_COMMON_LONGOPTS,
@@ -153,11 +186,29 @@ int cli_mp_info(cli_ctx *ctx, int argc, char **argv) {
   ggs_catalog_info *in = NULL;
   int err = ggs_catalog_get(cat, id, version, &in);
   if (err == GG_ENOTFOUND && version && ggs_catalog_get(cat, id, NULL, &in) == GG_OK) {
-    cli_err(ctx, "%s has no version %s (latest: %s)", in->id, version,
-            in->latest ? in->latest : "none");
-    ggs_catalog_info_free(in);
-    rc = CLI_NOTFOUND;
-  } else if (err == GG_ENOTFOUND) {
+    /* not a stored version string: a range (or a version spelled otherwise, 1.2.3+b) */
+    char match[GGS_CATALOG_MAX_ID + 1];
+    int m = best_match(in, version, match, sizeof(match));
+    if (m == GG_OK) {
+      ggs_catalog_info_free(in);
+      in = NULL;
+      err = ggs_catalog_get(cat, id, match, &in);
+    } else if (m == GG_EPARSE || m == GG_ELIMIT) {
+      cli_err(ctx, "'%s' is not a version or a version range", version);
+      rc = CLI_USAGE;
+    } else {
+      cli_err(ctx, "%s has no version matching %s (latest: %s)", in->id, version,
+              in->latest ? in->latest : "none");
+      rc = m == GG_ENOTFOUND ? CLI_NOTFOUND : cli_exit_for(m);
+    }
+    if (rc) {
+      ggs_catalog_info_free(in);
+      ggs_catalog_close(cat);
+      free(id);
+      return rc;
+    }
+  }
+  if (err == GG_ENOTFOUND) {
     cli_err(ctx, "no package '%s' in the catalog (try 'ggen marketplace search %s')", id, id);
     rc = CLI_NOTFOUND;
   } else if (err) {

@@ -77,7 +77,12 @@ expect_out 0 "info" "versions:" -- g info io.ggen.rust.cli-subcommand
 expect_out 0 "info both versions" "0.1.0" -- g info io.ggen.rust.cli-subcommand
 expect_out 0 "info latest" "latest:      1.2.0" -- g info IO.GGEN.RUST.CLI-SUBCOMMAND
 expect_out 0 "info @version" '"version": "0.1.0"' -- g info io.ggen.rust.cli-subcommand@0.1.0 --json
-expect_out 3 "info missing version" "has no version 9.9.9" -- g info agent-editor@9.9.9
+expect_out 3 "info missing version" "has no version matching 9.9.9" -- g info agent-editor@9.9.9
+expect_out 0 "info @range" '"version": "0.1.0"' -- g info io.ggen.rust.cli-subcommand@^0.1 --json
+expect_out 0 "info @range picks the highest" '"version": "1.2.0"' -- \
+  g info io.ggen.rust.cli-subcommand@'>=0.1' --json
+expect_out 0 "info @version with build metadata" '"version": "1.0.0"' -- g info agent-editor@1.0.0+b7 --json
+expect_out 2 "info @garbage" "not a version or a version range" -- g info agent-editor@not..a..range
 expect_out 3 "info missing package" "no package 'no.such.pkg'" -- g info no.such.pkg
 expect 2 "info bad version syntax" -- g info agent-editor@
 

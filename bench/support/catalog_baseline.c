@@ -121,10 +121,18 @@ typedef struct scored {
   int exact;
 } scored;
 
-static int cmp(const void *a, const void *b) {
+/* The catalog's order (exact first, score, then popularity, downloads, stars, id), so that
+ * ties, frequent when popularity saturates, break the same way in both. */
+static int cmp(const void *a, const void *b, void *pkgs) {
   const scored *x = a, *y = b;
+  const bl_pkg *px = (const bl_pkg *)pkgs + x->i, *py = (const bl_pkg *)pkgs + y->i;
   if (x->exact != y->exact) return y->exact - x->exact;
-  return x->s < y->s ? 1 : x->s > y->s ? -1 : (x->i > y->i) - (x->i < y->i);
+  if (x->s != y->s) return x->s < y->s ? 1 : -1;
+  double ox = ggs__popularity(px->downloads, px->stars), oy = ggs__popularity(py->downloads, py->stars);
+  if (ox != oy) return ox < oy ? 1 : -1;
+  if (px->downloads != py->downloads) return px->downloads < py->downloads ? 1 : -1;
+  if (px->stars != py->stars) return px->stars < py->stars ? 1 : -1;
+  return strcmp(px->id, py->id);
 }
 
 long baseline_search(baseline *b, const ggs_catalog_query *q, const char **ids, size_t limit) {
@@ -160,7 +168,7 @@ long baseline_search(baseline *b, const ggs_catalog_query *q, const char **ids, 
     double s = ggs__score(&sq, id, li, id, li, d, ld, t, lt, k, lk, p->downloads, p->stars, &exact);
     if (s > 0.0) res[nres++] = (scored){s, i, exact};
   }
-  qsort(res, nres, sizeof(*res), cmp);
+  qsort_r(res, nres, sizeof(*res), cmp, b->p);
   for (size_t i = 0; i < nres && i < limit; i++) ids[i] = b->p[res[i].i].id;
   free(res);
   free(qlc);

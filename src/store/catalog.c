@@ -117,14 +117,14 @@ static const char *const sql_text[ST__COUNT] = {
     [ST_BEGIN] = "BEGIN IMMEDIATE",
     [ST_COMMIT] = "COMMIT",
     [ST_ROLLBACK] = "ROLLBACK",
-    [ST_PKG_FIND] = "SELECT pid FROM packages WHERE id = ?1",
+    [ST_PKG_FIND] = "SELECT pid, rank FROM packages WHERE id = ?1",
     [ST_PKG_INSERT] = "INSERT INTO packages(id, name, author, category, license, homepage, "
-                      "repository, documentation, production_ready) "
-                      "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                      "repository, documentation, production_ready, rank) "
+                      "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     [ST_PKG_UPDATE] = "UPDATE packages SET id = ?1, name = ?2, author = ?3, category = ?4, "
                       "license = ?5, homepage = ?6, repository = ?7, documentation = ?8, "
                       "production_ready = ?9 WHERE pid = ?10",
-    [ST_DOC_BY_PID] = "SELECT rank, " DOC_COLS " FROM search_doc WHERE pid = ?1",
+    [ST_DOC_READ] = "SELECT rank, " DOC_COLS " FROM search_doc WHERE rank = ?1",
     [ST_DOC_INSERT] = "INSERT INTO search_doc(rank, pid, " DOC_COLS ") "
                       "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     [ST_DOC_UPDATE] = "UPDATE search_doc SET id = ?3, name = ?4, description = ?5, tags = ?6, "
@@ -163,17 +163,15 @@ static const char *const sql_text[ST__COUNT] = {
     [ST_PKG_GET] = "SELECT p.pid, p.id, coalesce(p.name, p.id), d.description, p.license, p.category, "
                    "p.homepage, p.repository, p.documentation, " LATEST ", d.authors, d.tags, "
                    "d.keywords, d.downloads, d.stars, p.production_ready "
-                   "FROM packages p JOIN search_doc d ON d.pid = p.pid WHERE p.id = ?1",
+                   "FROM packages p JOIN search_doc d ON d.rank = p.rank WHERE p.id = ?1",
     [ST_VER_LIST] = "SELECT version, cid, size, published, publisher, record, sha256, source, "
                     "yanked FROM versions WHERE pid = ?1 AND (?2 IS NULL OR version = ?2) "
                     "ORDER BY version COLLATE semver DESC",
     [ST_DEP_LIST] = "SELECT dep, range FROM dependencies WHERE pid = ?1 AND version = ?2 "
                     "ORDER BY dep",
     [ST_FTS_MATCH] = "SELECT rowid FROM fts WHERE fts MATCH ?1 ORDER BY rowid LIMIT ?2",
-    [ST_EXACT_ID] = "SELECT d.rank FROM packages p JOIN search_doc d ON d.pid = p.pid "
-                    "WHERE p.id = ?1",
-    [ST_EXACT_NAME] = "SELECT d.rank FROM packages p JOIN search_doc d ON d.pid = p.pid "
-                      "WHERE p.name = ?1 COLLATE NOCASE LIMIT 16",
+    [ST_EXACT_ID] = "SELECT rank FROM packages WHERE id = ?1",
+    [ST_EXACT_NAME] = "SELECT rank FROM packages WHERE name = ?1 COLLATE NOCASE LIMIT 16",
     [ST_DOC_BY_RANK] = "SELECT pid, " DOC_COLS " FROM search_doc WHERE rank = ?1",
     [ST_TOP_BY_RANK] = "SELECT rank FROM search_doc ORDER BY rank LIMIT ?1",
     [ST_HIT_DETAILS] = "SELECT " LATEST ", author, category, license FROM packages p WHERE pid = ?1",
@@ -362,11 +360,12 @@ static const char *const migrations[GGS_CATALOG_SCHEMA_VERSION] = {
     "  homepage TEXT,"
     "  repository TEXT,"
     "  documentation TEXT,"
-    "  production_ready INTEGER NOT NULL DEFAULT 0);"
+    "  production_ready INTEGER NOT NULL DEFAULT 0,"
+    "  rank INTEGER NOT NULL);" /* its search_doc row (no index: looked up by id) */
     "CREATE INDEX packages_name ON packages(name COLLATE NOCASE);"
     "CREATE TABLE search_doc("
     "  rank INTEGER PRIMARY KEY,"
-    "  pid INTEGER NOT NULL UNIQUE,"
+    "  pid INTEGER NOT NULL,"
     "  id TEXT NOT NULL, name TEXT NOT NULL, description TEXT NOT NULL,"
     "  tags TEXT NOT NULL, keywords TEXT NOT NULL, authors TEXT NOT NULL,"
     "  facets TEXT NOT NULL, downloads INTEGER NOT NULL, stars INTEGER NOT NULL);"
@@ -381,7 +380,7 @@ static const char *const migrations[GGS_CATALOG_SCHEMA_VERSION] = {
     "  pid INTEGER NOT NULL, version TEXT NOT NULL, cid TEXT,"
     "  size INTEGER NOT NULL DEFAULT 0, published INTEGER NOT NULL DEFAULT 0,"
     "  publisher BLOB, record BLOB, sha256 TEXT, source TEXT,"
-    "  yanked INTEGER NOT NULL DEFAULT 0, PRIMARY KEY(pid, version));"
+    "  yanked INTEGER NOT NULL DEFAULT 0, PRIMARY KEY(pid, version)) WITHOUT ROWID;"
     "CREATE TABLE dependencies(pid INTEGER NOT NULL, version TEXT NOT NULL,"
     "  dep TEXT NOT NULL, range TEXT NOT NULL, PRIMARY KEY(pid, version, dep)) WITHOUT ROWID;"
     /* the value lists live once, in the package's row; these views give them relational
@@ -926,19 +925,24 @@ static int op_end(ggs_catalog *cat, int err) {
   return err;
 }
 
-/* Looks up a package's pid. GG_ENOTFOUND. */
-static int find_pkg(ggs_catalog *cat, const char *id, int64_t *pid) {
+/* Looks up a package's pid and rank (rank may be NULL). GG_ENOTFOUND. */
+static int find_pkg_rank(ggs_catalog *cat, const char *id, int64_t *pid, int64_t *rank) {
   sqlite3_stmt *s = ggs__st(cat, ST_PKG_FIND);
   if (s == NULL) return GG_ESTORAGE;
   bind_text(s, 1, id);
   int rc = sqlite3_step(s);
   int err = GG_OK;
-  if (rc == SQLITE_ROW)
+  if (rc == SQLITE_ROW) {
     *pid = sqlite3_column_int64(s, 0);
-  else
+    if (rank) *rank = sqlite3_column_int64(s, 1);
+  } else
     err = rc == SQLITE_DONE ? GG_ENOTFOUND : ggs__sqlerr(cat, rc);
   sqlite3_reset(s);
   return err;
+}
+
+static int find_pkg(ggs_catalog *cat, const char *id, int64_t *pid) {
+  return find_pkg_rank(cat, id, pid, NULL);
 }
 
 /* Popularity order key comparison: > 0 when (d1, s1, id1) ranks before (d2, s2, id2). */
@@ -959,10 +963,10 @@ typedef struct old_doc {
   char *mem;
 } old_doc;
 
-static int read_doc(ggs_catalog *cat, int64_t pid, old_doc *o) {
-  sqlite3_stmt *s = ggs__st(cat, ST_DOC_BY_PID);
+static int read_doc(ggs_catalog *cat, int64_t rank, old_doc *o) {
+  sqlite3_stmt *s = ggs__st(cat, ST_DOC_READ);
   if (s == NULL) return GG_ESTORAGE;
-  sqlite3_bind_int64(s, 1, pid);
+  sqlite3_bind_int64(s, 1, rank);
   int rc = sqlite3_step(s);
   if (rc != SQLITE_ROW) {
     int err = rc == SQLITE_DONE ? GG_EINTERNAL : ggs__sqlerr(cat, rc);
@@ -1036,8 +1040,10 @@ static int cache_put(ggs_catalog *cat, const char *id, int64_t pid) {
   return GG_OK;
 }
 
-/* Inserts (GG_EEXIST when the id exists: nothing written) or updates a package row. */
-static int write_pkg(ggs_catalog *cat, int which, const ggs_catalog_pkg *p, int64_t pid) {
+/* Inserts with rank (GG_EEXIST when the id exists: nothing written) or updates (pid) a
+ * package row. */
+static int write_pkg(ggs_catalog *cat, int which, const ggs_catalog_pkg *p, int64_t pid,
+                     int64_t rank) {
   sqlite3_stmt *s = ggs__st(cat, which);
   if (s == NULL) return GG_ESTORAGE;
   bind_text(s, 1, p->id);
@@ -1049,7 +1055,7 @@ static int write_pkg(ggs_catalog *cat, int which, const ggs_catalog_pkg *p, int6
   bind_text(s, 7, p->repository);
   bind_text(s, 8, p->documentation);
   sqlite3_bind_int(s, 9, p->production_ready ? 1 : 0);
-  if (which == ST_PKG_UPDATE) sqlite3_bind_int64(s, 10, pid);
+  sqlite3_bind_int64(s, 10, which == ST_PKG_UPDATE ? pid : rank);
   int rc = sqlite3_step(s);
   sqlite3_reset(s);
   if (rc == SQLITE_CONSTRAINT_UNIQUE) return GG_EEXIST;
@@ -1057,15 +1063,16 @@ static int write_pkg(ggs_catalog *cat, int which, const ggs_catalog_pkg *p, int6
 }
 
 static int update_package(ggs_catalog *cat, const ggs_catalog_pkg *p, doc *d, int64_t *pidp) {
-  int err = find_pkg(cat, p->id, pidp);
+  int64_t rank = 0;
+  int err = find_pkg_rank(cat, p->id, pidp, &rank);
   if (err) return err == GG_ENOTFOUND ? GG_EINTERNAL : err;
   int64_t pid = *pidp;
   const char *f[6] = {d->id, d->name, d->description, bufstr(&d->tags), bufstr(&d->keywords),
                       bufstr(&d->facets)};
   old_doc o = {0};
-  err = read_doc(cat, pid, &o);
+  err = read_doc(cat, rank, &o);
   if (!err) err = unindex(cat, &o);
-  if (!err) err = write_pkg(cat, ST_PKG_UPDATE, p, pid);
+  if (!err) err = write_pkg(cat, ST_PKG_UPDATE, p, pid, 0);
   if (!err) err = write_doc(cat, ST_DOC_UPDATE, o.rank, pid, d);
   if (!err) err = index_doc(cat, o.rank, f);
   if (!err && cat->in_bulk && (o.downloads != d->downloads || o.stars != d->stars))
@@ -1078,13 +1085,6 @@ static int update_package(ggs_catalog *cat, const ggs_catalog_pkg *p, doc *d, in
  * others at no extra cost. */
 static int put_package(ggs_catalog *cat, const ggs_catalog_pkg *p, doc *d) {
   int64_t pid = 0, rank = 0;
-  int err = write_pkg(cat, ST_PKG_INSERT, p, 0);
-  if (err == GG_EEXIST) {
-    err = update_package(cat, p, d, &pid);
-    return err ? err : cache_put(cat, p->id, pid);
-  }
-  if (err) return err;
-  pid = sqlite3_last_insert_rowid(cat->db);
   if (cat->in_bulk) {
     rank = cat->bulk_last_rank + 1;
   } else {
@@ -1094,6 +1094,13 @@ static int put_package(ggs_catalog *cat, const ggs_catalog_pkg *p, doc *d) {
     sqlite3_reset(s);
     if (rank == 0) return ggs__sqlerr(cat, sqlite3_errcode(cat->db));
   }
+  int err = write_pkg(cat, ST_PKG_INSERT, p, 0, rank);
+  if (err == GG_EEXIST) {
+    err = update_package(cat, p, d, &pid);
+    return err ? err : cache_put(cat, p->id, pid);
+  }
+  if (err) return err;
+  pid = sqlite3_last_insert_rowid(cat->db);
   const char *f[6] = {d->id, d->name, d->description, bufstr(&d->tags), bufstr(&d->keywords),
                       bufstr(&d->facets)};
   err = write_doc(cat, ST_DOC_INSERT, rank, pid, d);
@@ -1244,11 +1251,11 @@ int ggs_catalog_yank(ggs_catalog *cat, const char *id, const char *version, int 
 /* ---- popularity and ownership ----------------------------------------------------------------- */
 
 static int set_popularity(ggs_catalog *cat, const char *id, uint64_t downloads, uint64_t stars) {
-  int64_t pid;
-  int err = find_pkg(cat, id, &pid);
+  int64_t pid, rank;
+  int err = find_pkg_rank(cat, id, &pid, &rank);
   if (err) return err;
   old_doc o = {0};
-  err = read_doc(cat, pid, &o);
+  err = read_doc(cat, rank, &o);
   if (err) return err;
   if (o.downloads == downloads && o.stars == stars) goto out;
   err = unindex(cat, &o);
@@ -1412,7 +1419,7 @@ static int rerank(ggs_catalog *cat) {
                    "DROP TABLE IF EXISTS search_doc_new;"
                    "CREATE TABLE search_doc_new("
                    "  rank INTEGER PRIMARY KEY,"
-                   "  pid INTEGER NOT NULL UNIQUE,"
+                   "  pid INTEGER NOT NULL,"
                    "  id TEXT NOT NULL, name TEXT NOT NULL, description TEXT NOT NULL,"
                    "  tags TEXT NOT NULL, keywords TEXT NOT NULL, authors TEXT NOT NULL,"
                    "  facets TEXT NOT NULL, downloads INTEGER NOT NULL, stars INTEGER NOT NULL);"
@@ -1424,7 +1431,9 @@ static int rerank(ggs_catalog *cat) {
                     * table is missing and fail; the legacy one just renames */
                    "PRAGMA legacy_alter_table=ON;"
                    "ALTER TABLE search_doc_new RENAME TO search_doc;"
-                   "PRAGMA legacy_alter_table=OFF;");
+                   "PRAGMA legacy_alter_table=OFF;"
+                   "UPDATE packages SET rank = n.rank FROM search_doc AS n "
+                   "WHERE n.pid = packages.pid;");
 }
 
 /* The deferred work of a bulk commit or of optimize: popularity order, FTS, vocabulary.

@@ -473,6 +473,30 @@ static void test_install_basic(void **state) {
   free(proj);
 }
 
+/* A project on another file system than the home: links are impossible, files are copies. */
+static void test_cross_fs(void **state) {
+  fx *f = *state;
+  struct stat a, b;
+  if (stat("/dev/shm", &a) != 0 || stat(f->root, &b) != 0 || a.st_dev == b.st_dev ||
+      access("/dev/shm", W_OK) != 0)
+    skip();
+  publish_graph(f);
+  char *proj = strdup("/dev/shm/ggen-test-proj-XXXXXX");
+  assert_non_null(mkdtemp(proj));
+  ggm_install_result *r = NULL;
+  assert_int_equal(install(f, proj, "io.t.app", 0, &r), GG_OK);
+  assert_int_equal(r->files_linked, 0);
+  assert_int_equal(r->files_copied, 6);
+  ggm_install_result_free(r);
+  char *t = pathf("%s/.ggen/packs/io.t.app/templates/main.tmpl", proj);
+  assert_int_equal(stat(t, &a), 0);
+  assert_int_equal(a.st_nlink, 1);
+  assert_int_equal(a.st_mode & 0777, 0644);
+  free(t);
+  gg_test_rmtree(proj);
+  free(proj);
+}
+
 static void test_update_remove(void **state) {
   fx *f = *state;
   publish_graph(f);
@@ -905,6 +929,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_publish_bad_dirs, setup, teardown),
       cmocka_unit_test_setup_teardown(test_ingest_checks, setup, teardown),
       cmocka_unit_test_setup_teardown(test_install_basic, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_cross_fs, setup, teardown),
       cmocka_unit_test_setup_teardown(test_update_remove, setup, teardown),
       cmocka_unit_test_setup_teardown(test_frozen, setup, teardown),
       cmocka_unit_test_setup_teardown(test_bad_requests, setup, teardown),

@@ -1141,6 +1141,22 @@ static void test_flood_rate_and_memory(void **state) {
   /* honest peers are still heard */
   assert_int_equal(send_msg(&h, 2, 2, T, "honest", 1), GG_OK);
   assert_int_equal(h.ndeliv, 201);
+  /* a peer relaying someone else's flood runs out of budget too, but is not penalised: it may
+   * be an honest neighbour of the flooder */
+  assert_int_equal(h_add(&h, 7, GGP_GOSSIP_V11, GGP_GOSSIP_OUTBOUND), GG_OK);
+  assert_int_equal(send_sub(&h, 7, T, 1), GG_OK);
+  uint64_t limited = stats(&h).rpcs_rate_limited;
+  int relay_rc = GG_OK;
+  for (int r = 0; r < 3; r++) {
+    gg_buf b[100];
+    for (int i = 0; i < 100; i++) make_msg(30, T, "relayed", seq++, &b[i]);
+    relay_rc = send_msgs(&h, 7, b, 100);
+    for (int i = 0; i < 100; i++) gg_buf_free(&b[i]);
+  }
+  assert_int_equal(relay_rc, GG_ERATE);
+  assert_int_equal(stats(&h).rpcs_rate_limited, limited + 1);
+  assert_true(score_of(&h, 7) >= 0);
+  assert_int_equal(h.ndeliv, 401);
   /* many honest authors: the caches stay capped, memory follows the caps */
   for (int p = 2; p <= 6; p++) {
     gg_buf b[60];

@@ -2279,6 +2279,16 @@ static void handle_idontwants(ggp_gossip *g, peer *p, const uint8_t *rpc, size_t
   }
 }
 
+/* 1 when the encoded Message m (already checked for well-formedness) names id as its author. */
+static int authored_by(const uint8_t *m, size_t len, const gg_peerid *id) {
+  pbr r;
+  pbf f;
+  pb_init(&r, m, len);
+  while (pb_next(&r, &f) == 1)
+    if (f.field == 1 && f.wt == 2) return f.len == id->len && !memcmp(f.s, id->b, f.len);
+  return 0;
+}
+
 /* Token bucket refill; returns 0 when the RPC must be dropped. */
 static int rate_ok(ggp_gossip *g, peer *p, size_t len, gg_ts ts) {
   if (ts > p->tok_ts) {
@@ -2338,9 +2348,11 @@ static int recv_rpc(ggp_gossip *g, peer *p, const uint8_t *rpc, size_t len, gg_t
     }
     if (name.p) handle_sub(g, p, sub, name.p, name.len);
   }
-  /* 2. messages */
+  /* 2. messages. Over the message rate they are dropped, but only a peer flooding messages
+   * it wrote itself is penalised: an honest peer that relays someone else's flood exceeds
+   * its neighbours' budgets too, and penalising it would cut the honest network apart. */
   size_t nmsg = 0;
-  int throttled = 0;
+  int throttled = 0, own_flood = 0;
   pb_init(&r, rpc, len);
   while (pb_next(&r, &f) == 1 && nmsg < g->s.max_messages_per_rpc) {
     if (f.field != 2 || f.wt != 2) continue;
@@ -2348,16 +2360,15 @@ static int recv_rpc(ggp_gossip *g, peer *p, const uint8_t *rpc, size_t len, gg_t
     if (!direct) {
       if (p->tok_msgs < 1) {
         throttled = 1;
+        own_flood |= authored_by(f.s, f.len, &p->id);
         continue;
       }
       p->tok_msgs -= 1;
     }
     recv_msg(g, p, f.s, f.len, ts);
   }
-  if (throttled) {
-    g->st.rpcs_rate_limited++;
-    penalty(g, p, 1);
-  }
+  if (throttled) g->st.rpcs_rate_limited++;
+  if (own_flood) penalty(g, p, 1);
   /* 3. control, in js's order */
   handle_ihaves(g, p, rpc, len, ts);
   handle_iwants(g, p, rpc, len);

@@ -26,17 +26,23 @@ typedef struct ggn_log {
 /* Initialises a logger writing to stderr at level (GGN_LOG_*) named name (may be NULL). */
 void ggn_log_init(ggn_log *l, int level, const char *name);
 
-/* Formats and emits a message when level <= l->level. l may be NULL (drops everything). */
-void ggn_logf(const ggn_log *l, int level, const char *fmt, ...)
+/* 1 when a message at lvl would be emitted. */
+#define GGN_LOG_ON(l, lvl) ((l) != NULL && (lvl) <= (l)->level)
+
+/* Formats and emits a message when level <= l->level. l may be NULL (drops everything).
+ * ggn_logf() checks the level before its arguments are evaluated, so building them (peer ids
+ * in base58, addresses) costs nothing when the message is dropped. */
+void ggn_log_emit(const ggn_log *l, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+#define ggn_logf(l, level, ...)                                                                    \
+  do {                                                                                             \
+    if (GGN_LOG_ON((l), (level))) ggn_log_emit((l), (level), __VA_ARGS__);                         \
+  } while (0)
 
 /* Returns "error", "warn", "info", "debug" or "trace". */
 const char *ggn_log_level_name(int level);
 
 /* Parses a level name as above (also "off"); returns -2 when unknown. */
 int ggn_log_level_parse(const char *s);
-
-/* Cheap check before building expensive arguments. */
-#define GGN_LOG_ON(l, lvl) ((l) != NULL && (lvl) <= (l)->level)
 
 #endif

@@ -28,7 +28,7 @@ int ggn_log_level_parse(const char *s) {
   return -2;
 }
 
-void ggn_logf(const ggn_log *l, int level, const char *fmt, ...) {
+void ggn_log_emit(const ggn_log *l, int level, const char *fmt, ...) {
   if (!GGN_LOG_ON(l, level)) return;
   char msg[1024];
   va_list ap;

@@ -254,10 +254,21 @@ void ggm_synth_package(ggm_synth *g, size_t i, ggm_synth_pkg *p) {
     o += n;
   }
   g->desc[o] = '\0';
-  p->n_tags = 1 + gg_rand_below(rr, 5);
-  for (size_t k = 0; k < p->n_tags; k++) p->tags[k] = HEAD[draw(g->tagcdf, NHEAD, rr)];
-  p->n_keywords = 1 + gg_rand_below(rr, 5);
-  for (size_t k = 0; k < p->n_keywords; k++) p->keywords[k] = g->words[draw(g->cdf, g->s.vocab, rr)];
+  /* tags and keywords are sets, as in real manifests: redraw a repeated one */
+  size_t want = 1 + gg_rand_below(rr, 5);
+  for (int tries = 0; p->n_tags < want && tries < 32; tries++) {
+    const char *t = HEAD[draw(g->tagcdf, NHEAD, rr)];
+    size_t k = 0;
+    while (k < p->n_tags && p->tags[k] != t) k++;
+    if (k == p->n_tags) p->tags[p->n_tags++] = t;
+  }
+  want = 1 + gg_rand_below(rr, 5);
+  for (int tries = 0; p->n_keywords < want && tries < 32; tries++) {
+    const char *w = g->words[draw(g->cdf, g->s.vocab, rr)];
+    size_t k = 0;
+    while (k < p->n_keywords && p->keywords[k] != w) k++;
+    if (k == p->n_keywords) p->keywords[p->n_keywords++] = w;
+  }
   p->category = CATEGORIES[draw(g->catcdf, NCAT, rr)];
   p->license = LICENSES[gg_rand_below(rr, sizeof(LICENSES) / sizeof(LICENSES[0]))];
   /* heavy tail: P(downloads > t) ~ t^-0.6, capped */

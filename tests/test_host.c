@@ -848,6 +848,73 @@ static void test_drop_fraction(void **state) {
   ht_close_nodes(&loop, n, 11);
 }
 
+/* ---- allocation failures ----------------------------------------------------------------------------- */
+
+/* Host B allocates through a failing allocator that gives out k allocations, for every k up
+ * to what a whole connect + identify + ping + echo + close needs: each run must end cleanly,
+ * without a crash, with every allocation freed and every handle closed. */
+static void test_allocation_failures(void **state) {
+  (void)state;
+  long total = -1;
+  for (long k = 0;; k++) {
+    gg_failmem fm;
+    gg_failmem_init(&fm, total < 0 ? -1 : k);
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    ht_node a;
+    ggn_host_settings sta = ht_base_settings();
+    sta.dial_timeout = GG_MS(500); /* a peer that lost its state answers nothing */
+    ht_node_start(&a, &loop, &sta, 60);
+    ht_node b = {0};
+    gg_keypair_from_seed(&b.kp, (const uint8_t[32]){61});
+    ggn_host_settings st = ht_base_settings();
+    ggn_log quiet;
+    ggn_log_init(&quiet, GGN_LOG_OFF, NULL);
+    st.log = &quiet;
+    st.identity = &b.kp;
+    st.mem = &fm.mem;
+    int ok = ggn_host_new(&b.h, &loop, &st, NULL, &b) == GG_OK;
+    gg_maddr la;
+    gg_maddr_parse(&la, "/ip4/127.0.0.1/tcp/0", 20);
+    if (ok && ggn_host_listen(b.h, &la) == GG_OK &&
+        ggn_host_listen_addrs(b.h, &b.addr, 1) == 1 &&
+        ggn_host_handle(b.h, ECHO_P, ht_echo_handler, NULL) == GG_OK) {
+      gg_maddr ma;
+      ht_addr_with_peer(&b, &ma);
+      ht_dial_res r = {0};
+      ggn_host_dial(a.h, &ma, ht_dial_cb, &r);
+      HT_RUN_UNTIL(&loop, r.done, 3000);
+      if (r.done != 1) fprintf(stderr, "k=%ld: dial never answered\n", k);
+      assert_int_equal(r.done, 1);
+      if (r.err == GG_OK) {
+        HT_RUN_UNTIL(&loop, a.idents == 1 || !ggn_host_conn_count(a.h), 2000);
+        ht_ping_res p = {0};
+        ggn_host_ping(a.h, ggn_host_peer_id(b.h), ht_ping_cb, &p);
+        HT_RUN_UNTIL(&loop, p.done, 3000);
+        assert_int_equal(p.done, 1);
+        static const char *const echo[] = {ECHO_P};
+        ht_echo_client ec = {.total = 100000, .seed = 1};
+        ggn_host_open_stream(a.h, ggn_host_peer_id(b.h), echo, 1, ht_ec_opened, &ec);
+        HT_RUN_UNTIL(&loop, ec.closed || (ec.opened && ec.open_err), 3000);
+        assert_true(ec.closed || ec.opened);
+      }
+    } else if (!ok) {
+      b.h = NULL;
+    }
+    ht_node ns[2] = {a, b};
+    ht_close_nodes(&loop, ns, b.h ? 2 : 1);
+    assert_int_equal(fm.live, 0);
+    if (total < 0) {
+      total = fm.nallocs; /* the first run, without failures, counts them */
+      k = -1;
+      continue;
+    }
+    if (k > total + 5) break;
+  }
+  assert_true(total > 20);
+  fprintf(stderr, "allocation failures: %ld allocation points exercised\n", total);
+}
+
 int main(void) {
   signal(SIGPIPE, SIG_IGN); /* as every libuv program must: a peer may close mid-write */
   const struct CMUnitTest tests[] = {
@@ -869,6 +936,7 @@ int main(void) {
       cmocka_unit_test(test_dial_wrong_peer),
       cmocka_unit_test(test_latency_injection),
       cmocka_unit_test(test_drop_fraction),
+      cmocka_unit_test(test_allocation_failures),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

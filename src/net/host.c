@@ -261,13 +261,29 @@ static ggn_conn *conn_alloc(ggn_host *h, int outbound) {
   return c;
 }
 
+static void reject_closed(uv_handle_t *hd) {
+  ggn_host *h = hd->data;
+  h->reject_busy = 0;
+  h->nclosing--;
+  host_check_done(h);
+}
+
 void ggn_host_accept(ggn_listener *l);
 void ggn_host_accept(ggn_listener *l) {
   ggn_host *h = l->ud;
   ggn_conn *c = conn_alloc(h, 0);
   if (!c) {
-    ggn_logf(&h->log, GGN_LOG_ERROR, "out of memory accepting a connection");
-    return; /* libuv keeps it pending; the next accept retries */
+    /* accept and drop it with the host's spare handle, so that the peer learns at once
+     * (libuv would otherwise stop accepting until this connection is taken) */
+    ggn_logf(&h->log, GGN_LOG_ERROR, "out of memory accepting a connection: dropped");
+    if (!h->reject_busy && uv_tcp_init(h->loop, &h->reject) == 0) {
+      h->reject_busy = 1;
+      h->nclosing++;
+      h->reject.data = h;
+      uv_accept((uv_stream_t *)&l->h, (uv_stream_t *)&h->reject);
+      uv_close((uv_handle_t *)&h->reject, reject_closed);
+    }
+    return;
   }
   if (ggn_sock_accept(&h->tcp, l, &c->sock) != GG_OK) {
     c->state = C_CLOSING; /* the socket is closing: ggn_host_conn_freed follows */

@@ -200,6 +200,8 @@ struct ggn_host {
   ggn_deferred *deferred;
   uv_idle_t idle;
   int idle_on;
+  uv_tcp_t reject;  /* drops a connection we cannot allocate for */
+  int reject_busy;
   ggn_pstore ps;
   gg_buf plain;   /* decrypted input, shared: input processing is synchronous */
   gg_buf ybuf;    /* Yamux output before encryption, shared likewise */

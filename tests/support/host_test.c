@@ -206,7 +206,7 @@ static void ht_ec_close(ggn_stream *s, int err, void *ud) {
 static const ggn_stream_callbacks ht_ec_cbs = {
     .on_data = ht_ec_data, .on_writable = ht_ec_writable, .on_eof = ht_ec_eof, .on_close = ht_ec_close};
 
-static void ht_ec_opened(ggn_stream *s, int err, void *ud) {
+void ht_ec_opened(ggn_stream *s, int err, void *ud) {
   ht_echo_client *e = ud;
   e->opened = 1;
   e->open_err = err;

@@ -74,6 +74,9 @@ typedef struct ht_echo_client {
   uint32_t seed;
   int open_err, opened, closed, close_err, mismatch, eof;
 } ht_echo_client;
+/* Open callback of one echo client (ud: a zeroed ht_echo_client with total and seed set). */
+void ht_ec_opened(ggn_stream *s, int err, void *ud);
+
 /* Opens nstreams concurrent echo streams from host a to peer b, each sending bytes of a
  * pattern and half-closing; asserts every stream got its bytes back intact and closed cleanly. */
 void ht_run_echo(uv_loop_t *loop, ggn_host *a, const gg_peerid *b, int nstreams, size_t bytes);

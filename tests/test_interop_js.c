@@ -14,138 +14,18 @@
  */
 #include "gg_test.h"
 #include "host_test.h"
+#include "js_peer.h"
 
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "ggen/err.h"
 
-#define JS_DIR GGEN_SOURCE_DIR "/interop/js"
-
-typedef struct jspeer {
-  uv_process_t proc;
-  uv_pipe_t in, out;
-  char *buf; /* everything read from stdout */
-  size_t len, cap, cursor;
-  int exited, closed;
-  int64_t status;
-  gg_peerid id;
-  char addr[512]; /* /ip4/127.0.0.1/tcp/N/p2p/ID */
-  char line[8192];
-} jspeer;
-
-static void js_exit(uv_process_t *p, int64_t status, int sig) {
-  (void)sig;
-  jspeer *js = p->data;
-  js->exited = 1;
-  js->status = status;
-}
-
-static void js_alloc(uv_handle_t *h, size_t sz, uv_buf_t *b) {
-  (void)sz;
-  jspeer *js = h->data;
-  if (js->cap - js->len < 65536) {
-    js->cap = js->cap * 2 + 65536;
-    js->buf = realloc(js->buf, js->cap);
-  }
-  *b = uv_buf_init(js->buf + js->len, (unsigned)(js->cap - js->len - 1));
-}
-
-static void js_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b) {
-  (void)b;
-  jspeer *js = st->data;
-  if (n > 0) {
-    js->len += (size_t)n;
-    js->buf[js->len] = 0;
-    if (getenv("GGEN_TEST_LOG")) fprintf(stderr, "js> %.*s", (int)n, js->buf + js->len - n);
-  }
-}
-
-static void js_closed(uv_handle_t *h) { ((jspeer *)h->data)->closed++; }
-
-static int have_js(void) {
-  struct stat st;
-  return stat(JS_DIR "/node_modules/libp2p", &st) == 0;
-}
-
-/* Waits for a stdout line starting with prefix that no earlier wait returned; NULL on
- * timeout. Lines are kept, so the order of waits need not follow the order of lines. */
-static const char *js_wait(uv_loop_t *loop, jspeer *js, const char *prefix, uint64_t ms) {
-  gg_ts end = uv_hrtime() + GG_MS(ms);
-  size_t pl = strlen(prefix);
-  for (;;) {
-    size_t pos = js->cursor;
-    while (js->buf && pos < js->len) {
-      char *nl = memchr(js->buf + pos, '\n', js->len - pos);
-      if (!nl) break;
-      char *l = js->buf + pos;
-      size_t ll = (size_t)(nl - l);
-      pos += ll + 1;
-      if (ll >= pl && !memcmp(l, prefix, pl)) {
-        size_t n = ll < sizeof(js->line) - 1 ? ll : sizeof(js->line) - 1;
-        memcpy(js->line, l, n);
-        js->line[n] = 0;
-        l[0] = '#'; /* consumed */
-        return js->line;
-      }
-    }
-    if (uv_hrtime() >= end || js->exited) return NULL;
-    ht_run_once(loop);
-  }
-}
-
-static void js_cmd(jspeer *js, const char *fmt, ...) {
-  char cmd[1024];
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(cmd, sizeof(cmd) - 1, fmt, ap);
-  va_end(ap);
-  cmd[n++] = '\n';
-  uv_buf_t b = uv_buf_init(cmd, (unsigned)n);
-  assert_int_equal(uv_try_write((uv_stream_t *)&js->in, &b, 1), n);
-}
-
-/* Starts the js peer with extra arguments (NULL-terminated) and waits for READY. */
+/* Starts peer.mjs with one optional extra argument. */
 static void js_start(uv_loop_t *loop, jspeer *js, const char *extra) {
-  memset(js, 0, sizeof(*js));
-  char *args[8] = {"node", "peer.mjs", NULL};
-  int na = 2;
-  if (extra) args[na++] = (char *)extra;
-  args[na] = NULL;
-  uv_pipe_init(loop, &js->in, 0);
-  uv_pipe_init(loop, &js->out, 0);
-  js->in.data = js->out.data = js->proc.data = js;
-  uv_stdio_container_t stdio[3] = {
-      {.flags = UV_CREATE_PIPE | UV_READABLE_PIPE, .data.stream = (uv_stream_t *)&js->in},
-      {.flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE, .data.stream = (uv_stream_t *)&js->out},
-      {.flags = UV_INHERIT_FD, .data.fd = 2}};
-  uv_process_options_t o = {.exit_cb = js_exit, .file = "node", .args = args, .cwd = JS_DIR,
-                            .stdio_count = 3, .stdio = stdio};
-  int rv = uv_spawn(loop, &js->proc, &o);
-  assert_int_equal(rv, 0);
-  uv_read_start((uv_stream_t *)&js->out, js_alloc, js_read);
-  const char *l = js_wait(loop, js, "READY ", 20000);
-  assert_non_null(l);
-  char id[128];
-  assert_int_equal(sscanf(l, "READY %127s %511s", id, js->addr), 2);
-  char *comma = strchr(js->addr, ',');
-  if (comma) *comma = 0;
-  assert_int_equal(gg_peerid_parse(&js->id, id, strlen(id)), GG_OK);
-}
-
-static void js_stop(uv_loop_t *loop, jspeer *js) {
-  if (!js->exited) js_cmd(js, "quit");
-  gg_ts end = uv_hrtime() + GG_SEC(10);
-  while (!js->exited && uv_hrtime() < end) ht_run_once(loop);
-  if (!js->exited) uv_process_kill(&js->proc, SIGKILL);
-  while (!js->exited) ht_run_once(loop);
-  uv_close((uv_handle_t *)&js->in, js_closed);
-  uv_close((uv_handle_t *)&js->out, js_closed);
-  uv_close((uv_handle_t *)&js->proc, js_closed);
-  while (js->closed < 3) ht_run_once(loop);
-  free(js->buf);
+  const char *args[] = {extra, NULL};
+  js_start_script(loop, js, "peer.mjs", args);
 }
 
 static ggn_conn *dial_js(uv_loop_t *loop, ht_node *n, jspeer *js) {
@@ -214,7 +94,7 @@ static void ping_both_ways(uv_loop_t *loop, ht_node *n, jspeer *js) {
 
 static void test_ours_dials_js(void **state) {
   (void)state;
-  if (!have_js()) skip();
+  if (!js_available()) skip();
   uv_loop_t loop;
   uv_loop_init(&loop);
   jspeer js;
@@ -232,7 +112,7 @@ static void test_ours_dials_js(void **state) {
 
 static void test_js_dials_ours(void **state) {
   (void)state;
-  if (!have_js()) skip();
+  if (!js_available()) skip();
   uv_loop_t loop;
   uv_loop_init(&loop);
   jspeer js;
@@ -257,7 +137,7 @@ static void test_js_dials_ours(void **state) {
 
 static void test_muxer_via_multistream_select(void **state) {
   (void)state;
-  if (!have_js()) skip();
+  if (!js_available()) skip();
   uv_loop_t loop;
   uv_loop_init(&loop);
   /* our side lists no muxer in Noise: js negotiates yamux with multistream-select */
@@ -302,7 +182,7 @@ static void test_muxer_via_multistream_select(void **state) {
 
 static void test_echo_50x1MiB_ours_to_js(void **state) {
   (void)state;
-  if (!have_js()) skip();
+  if (!js_available()) skip();
   uv_loop_t loop;
   uv_loop_init(&loop);
   jspeer js;
@@ -317,7 +197,7 @@ static void test_echo_50x1MiB_ours_to_js(void **state) {
 
 static void test_echo_50x1MiB_js_to_ours(void **state) {
   (void)state;
-  if (!have_js()) skip();
+  if (!js_available()) skip();
   uv_loop_t loop;
   uv_loop_init(&loop);
   jspeer js;
@@ -345,7 +225,7 @@ int main(void) {
       cmocka_unit_test(test_echo_50x1MiB_ours_to_js),
       cmocka_unit_test(test_echo_50x1MiB_js_to_ours),
   };
-  if (!have_js())
+  if (!js_available())
     fprintf(stderr, "interop: %s/node_modules missing (run scripts/setup.sh): tests skipped\n",
             JS_DIR);
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -573,6 +573,83 @@ static void test_bucket_replacement(void **s) {
   ggp_kad_del(k);
 }
 
+typedef struct find_arg {
+  const gg_peerid *id;
+  int found;
+} find_arg;
+
+static void find_peer_cb(const ggp_kad_peerinfo *p, gg_ts last, void *arg) {
+  (void)last;
+  find_arg *f = arg;
+  f->found |= gg_peerid_eq(&p->id, f->id);
+}
+
+static int in_table(const ggp_kad *k, const gg_peerid *id) {
+  find_arg f = {id, 0};
+  ggp_kad_foreach_peer(k, find_peer_cb, &f);
+  return f.found;
+}
+
+/* ggp_kad_remove_peer: a peer that turned out not to be a kad server leaves the table, and a
+ * waiting replacement takes its slot; a peer waiting in the replacement cache is dropped. */
+static void test_remove_peer(void **s) {
+  (void)s;
+  ggp_kad_callbacks cb = {.send_request = rt_send, .query_done = rt_done};
+  ggp_kad_settings st;
+  ggp_kad_settings_default(&st);
+  st.k = 4;
+  st.replacement_cache = 2;
+  rt_ctx ctx = {0};
+  gg_peerid self;
+  uint8_t seed[32] = {1};
+  gg_keypair kp;
+  gg_keypair_from_seed(&kp, seed);
+  gg_peerid_from_ed25519(&self, kp.pub);
+  ggp_kad *k;
+  assert_int_equal(ggp_kad_new(&k, &cb, &st, &self, gg_rand_system(), NULL, &ctx), GG_OK);
+  uint8_t selfh[32];
+  ggp_kad_hash(self.b, self.len, selfh);
+  gg_peerid peers[6];
+  int n = 0;
+  for (uint8_t i = 2; n < 6; i++) { /* all in bucket 0 */
+    uint8_t sd[32] = {i, 0x55};
+    gg_keypair_from_seed(&kp, sd);
+    gg_peerid id;
+    gg_peerid_from_ed25519(&id, kp.pub);
+    uint8_t h[32];
+    ggp_kad_hash(id.b, id.len, h);
+    if (ggp_kad_cpl(h, selfh) == 0) peers[n++] = id;
+  }
+  const uint8_t addr[8] = {0x04, 1, 2, 3, 4, 0x06, 0, 1};
+  gg_slice a = {addr, 8};
+  gg_ts t = GG_SEC(1000);
+  for (int i = 0; i < 6; i++) { /* 0..3 in the table, 4 and 5 in the replacement cache */
+    ggp_kad_peerinfo pi = {peers[i], &a, 1};
+    ggp_kad_peer_seen(k, &pi, t);
+  }
+  int count = 0;
+  ggp_kad_foreach_peer(k, count_peer, &count);
+  assert_int_equal(count, 4);
+  assert_false(in_table(k, &peers[5]));
+  ggp_kad_remove_peer(k, &peers[1]);
+  assert_false(in_table(k, &peers[1]));
+  assert_true(in_table(k, &peers[5])); /* the newest replacement moved up */
+  count = 0;
+  ggp_kad_foreach_peer(k, count_peer, &count);
+  assert_int_equal(count, 4);
+  ggp_kad_remove_peer(k, &peers[4]); /* from the cache: it never comes back */
+  ggp_kad_remove_peer(k, &peers[0]);
+  assert_false(in_table(k, &peers[4]));
+  count = 0;
+  ggp_kad_foreach_peer(k, count_peer, &count);
+  assert_int_equal(count, 3);
+  ggp_kad_remove_peer(k, &self); /* unknown: nothing happens */
+  count = 0;
+  ggp_kad_foreach_peer(k, count_peer, &count);
+  assert_int_equal(count, 3);
+  ggp_kad_del(k);
+}
+
 static void test_caps(void **s) {
   (void)s;
   ggp_kad *b;
@@ -749,6 +826,7 @@ int main(void) {
       cmocka_unit_test(test_bad_messages_and_rate_limit),
       cmocka_unit_test(test_own_provider_current_addrs),
       cmocka_unit_test(test_bucket_replacement),
+      cmocka_unit_test(test_remove_peer),
       cmocka_unit_test(test_caps),
       cmocka_unit_test(test_refresh_keys),
       cmocka_unit_test(test_find_node_is_k_closest),

@@ -175,6 +175,11 @@ int ggp_kad_set_self_addrs(ggp_kad *kad, const gg_slice *addrs, size_t n);
  * routing table or refresh it. May trigger a liveness check of an old entry. */
 int ggp_kad_peer_seen(ggp_kad *kad, const ggp_kad_peerinfo *peer, gg_ts ts);
 
+/* peer is not (or no longer) a kad server - e.g. its identify answer does not list our kad
+ * protocol, though it was added as a bootstrap peer before that answer came: drop it from the
+ * routing table (promoting a replacement) or from the replacement cache. No-op when unknown. */
+void ggp_kad_remove_peer(ggp_kad *kad, const gg_peerid *peer);
+
 /* Answer to check_peer. */
 void ggp_kad_check_result(ggp_kad *kad, const gg_peerid *peer, int alive, gg_ts ts);
 

@@ -1470,6 +1470,23 @@ void ggp_kad_check_result(ggp_kad *kad, const gg_peerid *peer, int alive, gg_ts 
   deliver_done(kad, ts);
 }
 
+void ggp_kad_remove_peer(ggp_kad *kad, const gg_peerid *peer) {
+  bucket *b;
+  int i;
+  if (rt_find(kad, peer, &b, &i)) {
+    rt_evict(kad, b, (size_t)i);
+    return;
+  }
+  uint8_t h[32];
+  peer_hash(peer, h);
+  b = kad->buckets[ggp_kad_cpl(kad->self_hash, h) & 255];
+  if (b && (i = find_in(b->r, b->nr, peer)) >= 0) { /* waiting in the replacement cache */
+    rt_entry *e = b->r[i];
+    remove_at(b->r, &b->nr, (size_t)i);
+    entry_free(kad, e);
+  }
+}
+
 int ggp_kad_peer_seen(ggp_kad *kad, const ggp_kad_peerinfo *peer, gg_ts ts) {
   rt_update(kad, peer, ts);
   deliver_done(kad, ts);

@@ -128,7 +128,7 @@ static int parse(cli_ctx *ctx, int argc, char **argv, const char *help, dht_opts
   return -1;
 }
 
-/* ---- running the operation ------------------------------------------------------------------ */
+/* ---- running the operation ------------------------------------------------------------------- */
 
 typedef struct oneshot {
   cli_ctx *ctx;
@@ -298,8 +298,7 @@ static json_t *run_op(cli_ctx *ctx, dht_opts *o, json_t *op, int needs_node) {
   return a;
 }
 
-/* ---- output -----------------------------------------------------------------------------------
- */
+/* ---- output ---------------------------------------------------------------------------------- */
 
 static int answer_err(const json_t *a) {
   return (int)json_integer_value(json_object_get(a, "err"));

@@ -25,7 +25,7 @@
 
 #define CTL_MAX_CLIENTS 64
 
-/* ---- hex ----------------------------------------------------------------------------------- */
+/* ---- hex ------------------------------------------------------------------------------------- */
 
 char *cli_hex(const uint8_t *p, size_t n) {
   static const char digits[] = "0123456789abcdef";
@@ -63,7 +63,7 @@ uint8_t *cli_unhex(const char *s, size_t *n) {
   return b;
 }
 
-/* ---- answers ----------------------------------------------------------------------------- */
+/* ---- answers --------------------------------------------------------------------------------- */
 
 json_t *cli_dht_error(int err, const char *msg) {
   return json_pack("{s:b, s:i, s:s}", "ok", 0, "err", err, "error", msg ? msg : gg_strerror(err));
@@ -215,8 +215,7 @@ int cli_dht_exec(ggn_kad *k, json_t *op, void (*done)(json_t *answer, void *ud),
   return 0;
 }
 
-/* ---- control socket: server --------------------------------------------------------------------
- */
+/* ---- control socket: server ------------------------------------------------------------------ */
 
 typedef struct ctl_client {
   uv_pipe_t pipe;
@@ -407,7 +406,7 @@ void cli_ctl_stop(cli_ctl *ctl) {
   uv_close((uv_handle_t *)&ctl->srv, srv_closed);
 }
 
-/* ---- control socket: client ---------------------------------------------------------------- */
+/* ---- control socket: client ------------------------------------------------------------------ */
 
 static long long ms_now(void) {
   struct timespec ts;

@@ -24,8 +24,7 @@
 #include "ggen/varint.h"
 #include "net/host_int.h"
 
-/* ---- loop helpers -----------------------------------------------------------------------------
- */
+/* ---- loop helpers ---------------------------------------------------------------------------- */
 
 static void wake_cb(uv_timer_t *t) { (void)t; }
 
@@ -49,7 +48,7 @@ static void run_for(uv_loop_t *loop, uint64_t ms) {
   while (uv_hrtime() < end) run_once(loop);
 }
 
-/* ---- nodes ---------------------------------------------------------------------------------- */
+/* ---- nodes ----------------------------------------------------------------------------------- */
 
 typedef struct node {
   ggn_host *h;
@@ -125,8 +124,7 @@ static void close_nodes(uv_loop_t *loop, node *ns, int n) {
   assert_int_equal(uv_loop_close(loop), 0);
 }
 
-/* ---- query results ------------------------------------------------------------------------------
- */
+/* ---- query results --------------------------------------------------------------------------- */
 
 typedef struct qres {
   int done, err;
@@ -249,8 +247,7 @@ static void find_in_rt(const ggp_kad_peerinfo *p, gg_ts last_seen, void *arg) {
   if (gg_peerid_eq(&p->id, a->id)) a->found = 1;
 }
 
-/* ---- a network of hosts -----------------------------------------------------------------------
- */
+/* ---- a network of hosts ---------------------------------------------------------------------- */
 
 #define NNODES 24
 
@@ -470,8 +467,7 @@ static void test_restart(void **state) {
   free(dir);
 }
 
-/* ---- misbehaving peers -------------------------------------------------------------------------
- */
+/* ---- misbehaving peers ----------------------------------------------------------------------- */
 
 typedef struct raw {
   ggn_stream *s;
@@ -583,11 +579,24 @@ static void test_garbage_and_client_mode(void **state) {
     ggp_kad_foreach_peer(ggn_kad_core(ns[i].k), find_in_rt, &a);
     assert_false(a.found);
   }
+  /* named as a bootstrap peer, the client enters node 1's table at the dial, and leaves it
+   * when its identify answer shows it does not serve the protocol */
+  qres bb = {0};
+  gg_maddr caddr = ns[3].addr;
+  assert_int_equal(ggn_kad_bootstrap(ns[1].k, &caddr, 1, qdone, &bb), GG_OK);
+  RUN_UNTIL(&loop, bb.done, 10000);
+  find_peer_arg ca = {ggn_host_peer_id(ns[3].h), 1};
+  gg_ts end = uv_hrtime() + GG_SEC(5);
+  while (ca.found && uv_hrtime() < end) {
+    run_once(&loop);
+    ca.found = 0;
+    ggp_kad_foreach_peer(ggn_kad_core(ns[1].k), find_in_rt, &ca);
+  }
+  assert_false(ca.found);
   close_nodes(&loop, ns, 4);
 }
 
-/* ---- allocation failures ----------------------------------------------------------------------
- */
+/* ---- allocation failures --------------------------------------------------------------------- */
 
 /* ggn_kad_new fails cleanly at every allocation (nothing left registered or leaked), and a
  * service created at the limit still closes cleanly. */

@@ -146,7 +146,7 @@ static void test_select(void **s) {
   gg_buf_free(&other);
 }
 
-/* ---- in a Kademlia core -------------------------------------------------------------------- */
+/* ---- in a Kademlia core ---------------------------------------------------------------------- */
 
 static int k_send(ggp_kad *kad, uint64_t reqid, const ggp_kad_peerinfo *peer, const uint8_t *msg,
                   size_t len, int expect_reply, void *ud) {

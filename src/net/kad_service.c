@@ -102,7 +102,7 @@ gg_ts ggn_kad_now(const ggn_kad *k) { return now_core(k); }
 
 static void maybe_free(ggn_kad *k);
 
-/* ---- timer ------------------------------------------------------------------------------- */
+/* ---- timer ----------------------------------------------------------------------------------- */
 
 static void on_timer(uv_timer_t *t);
 
@@ -132,7 +132,7 @@ static void on_timer(uv_timer_t *t) {
   rearm(k);
 }
 
-/* ---- streams ------------------------------------------------------------------------------ */
+/* ---- streams --------------------------------------------------------------------------------- */
 
 static kst *kst_new(ggn_kad *k) {
   kst *t = gg_calloc(k->mem, 1, sizeof(*t));
@@ -170,7 +170,7 @@ static void req_fail(kst *t, int err) {
   rearm(k);
 }
 
-/* ---- inbound: requests in a loop ----------------------------------------------------------- */
+/* ---- inbound: requests in a loop ------------------------------------------------------------- */
 
 static void in_msg(ggn_stream *s, const uint8_t *m, size_t n, void *ud) {
   kst *t = ud;
@@ -242,8 +242,7 @@ static void on_kad_stream(ggn_stream *s, void *ud) {
   ggn_stream_set_deadline(s, uv_hrtime() + k->idle_timeout);
 }
 
-/* ---- outbound: one request, one reply ----------------------------------------------------------
- */
+/* ---- outbound: one request, one reply -------------------------------------------------------- */
 
 /* The request is written (taken by Yamux or queued): a request without reply is complete. */
 static void out_written(kst *t) {
@@ -380,8 +379,7 @@ static void cb_cancel(ggp_kad *kad, uint64_t reqid, void *ud) {
   if (t->s) ggn_stream_reset(t->s); /* else out_opened resets it */
 }
 
-/* ---- liveness checks ----------------------------------------------------------------------------
- */
+/* ---- liveness checks ------------------------------------------------------------------------- */
 
 static void ping_done(ggn_host *h, const gg_peerid *peer, int err, gg_ts rtt, void *ud) {
   (void)h, (void)peer, (void)rtt;
@@ -414,7 +412,7 @@ static void cb_check(ggp_kad *kad, const ggp_kad_peerinfo *peer, void *ud) {
   k->outstanding++;
 }
 
-/* ---- queries -------------------------------------------------------------------------------- */
+/* ---- queries --------------------------------------------------------------------------------- */
 
 static void cb_done(ggp_kad *kad, uint64_t qid, const ggp_kad_result *res, void *ud) {
   (void)kad;
@@ -494,7 +492,7 @@ int ggn_kad_find_node(ggn_kad *k, const uint8_t *key, size_t klen, ggn_kad_done_
   START(k, ggp_kad_find_node(k->core, key, klen, now_, &qid_));
 }
 
-/* ---- bootstrap ------------------------------------------------------------------------------ */
+/* ---- bootstrap ------------------------------------------------------------------------------- */
 
 /* Runs the core's bootstrap and tracks it; GG_OK or why it could not start. */
 static int bs_core(ggn_kad *k, ggn_kad_done_cb cb, void *ud) {
@@ -524,12 +522,19 @@ static void bs_dialed(ggn_host *h, ggn_conn *c, int err, void *ud) {
   bsjob *j = d->job;
   ggn_kad *k = j->k;
   k->outstanding--;
-  if (c && !k->closing) {
+  const gg_peerid *peer = c ? ggn_conn_peer(c) : NULL;
+  const char *protos[1];
+  if (c && ggn_host_peer_protocols(k->h, peer, protos, 1) > 0 &&
+      !ggn_host_peer_supports(k->h, peer, k->proto)) {
+    ggn_logf(k->log, GGN_LOG_WARN, "bootstrap peer %s does not serve %s", gg_peerid_short(peer),
+             k->proto);
+  } else if (c && !k->closing) {
     /* The dialed address works and the peer was named as a DHT node: it goes into the routing
-     * table now, before its identify answer, so the bootstrap lookup can start at once. */
+     * table now, before its identify answer, so the bootstrap lookup can start at once (the
+     * answer removes it again if it does not list our protocol). */
     j->ok++;
     gg_slice sl = {d->addr.b, d->addr.len};
-    ggp_kad_peerinfo pi = {*ggn_conn_peer(c), &sl, 1};
+    ggp_kad_peerinfo pi = {*peer, &sl, 1};
     k->core_depth++;
     ggp_kad_peer_seen(k->core, &pi, now_core(k));
     k->core_depth--;
@@ -588,8 +593,7 @@ int ggn_kad_connect(ggn_kad *k, const gg_maddr *peers, size_t n, ggn_kad_done_cb
   return join(k, peers, n, 0, cb, ud);
 }
 
-/* ---- routing table, identify, connection protection --------------------------------------------
- */
+/* ---- routing table, identify, connection protection ------------------------------------------ */
 
 static void set_protect(ggn_kad *k, const gg_peerid *peer, int on) {
   if (!k->protect) return;
@@ -625,12 +629,23 @@ static void obs_identify(ggn_host *h, ggn_conn *c, const ggp_identify_msg *m, vo
   int serves = 0;
   for (size_t i = 0; i < m->n_protocols && !serves; i++)
     serves = !strcmp(m->protocols[i], k->proto);
-  if (!serves) return;
+  const gg_peerid *peer = ggn_conn_peer(c);
+  if (!serves) { /* e.g. a bootstrap peer added before this answer, or one gone client */
+    if (gg_map_get(&k->rt, peer->b, peer->len)) {
+      ggn_logf(k->log, GGN_LOG_INFO, "%s does not serve %s: removed from the routing table",
+               gg_peerid_short(peer), k->proto);
+      k->core_depth++;
+      ggp_kad_remove_peer(k->core, peer);
+      k->core_depth--;
+      rearm(k);
+    }
+    return;
+  }
   gg_slice sl[MAX_SEEN_ADDRS];
   size_t n = 0;
   for (size_t i = 0; i < m->n_listen_addrs && n < MAX_SEEN_ADDRS; i++)
     sl[n++] = (gg_slice){m->listen_addrs[i].b, m->listen_addrs[i].len};
-  ggp_kad_peerinfo pi = {*ggn_conn_peer(c), sl, n};
+  ggp_kad_peerinfo pi = {*peer, sl, n};
   k->core_depth++;
   ggp_kad_peer_seen(k->core, &pi, now_core(k));
   k->core_depth--;
@@ -639,8 +654,7 @@ static void obs_identify(ggn_host *h, ggn_conn *c, const ggp_identify_msg *m, vo
 
 static const ggn_host_callbacks obs_cbs = {.on_conn_up = obs_up, .on_identify = obs_identify};
 
-/* ---- persistence ------------------------------------------------------------------------------
- */
+/* ---- persistence ----------------------------------------------------------------------------- */
 
 static void store_err(ggn_kad *k, int rv, const char *what) {
   if (rv != GG_OK)

@@ -13,6 +13,12 @@ int cli_p2p_id(cli_ctx *ctx, int argc, char **argv);
 int cli_p2p_start(cli_ctx *ctx, int argc, char **argv);
 int cli_p2p_ping(cli_ctx *ctx, int argc, char **argv);
 int cli_p2p_dht(cli_ctx *ctx, int argc, char **argv);
+int cli_p2p_pubsub(cli_ctx *ctx, int argc, char **argv);
+
+/* Prints one gossipsub message as `ggen p2p pubsub sub` does (a text line, or a JSON object
+ * with --json) and flushes stdout. */
+struct ggp_gossip_msg;
+void cli_pubsub_print(const cli_ctx *ctx, const struct ggp_gossip_msg *m);
 
 /* Copies argv (the strings are borrowed), giving every multiaddr that follows an option's value
  * its own copy of the option: "--bootstrap A B" becomes "--bootstrap A --bootstrap B", so

@@ -9,9 +9,10 @@ static const char help[] = "usage: ggen p2p <command> [options]\n";
 
 static const cli_cmd cmds[] = {
     {"id", cli_p2p_id, "print this home's peer id"},
-    {"start", cli_p2p_start, "run a node in the foreground (identify, ping, DHT)"},
+    {"start", cli_p2p_start, "run a node in the foreground (identify, ping, DHT, Gossipsub)"},
     {"ping", cli_p2p_ping, "dial a peer, identify it and ping it"},
     {"dht", cli_p2p_dht, "Kademlia DHT: put, get, provide, find-providers, find-peer"},
+    {"pubsub", cli_p2p_pubsub, "Gossipsub: sub (print a topic's messages), pub (publish one)"},
     {NULL, NULL, NULL},
 };
 

@@ -1,7 +1,8 @@
 /*
  * ggen p2p start: runs this home's node in the foreground, serving identify, ping and the
  * Kademlia DHT (a server unless --dht-client) on the given listen addresses, joined through the
- * bootstrap peers, with the DHT's records in <home>/dht.db and a control socket
+ * bootstrap peers, with Gossipsub (printing the messages of the --sub topics), with the DHT's
+ * records in <home>/dht.db and a control socket
  * <home>/p2p.sock for the `ggen p2p dht` commands, until SIGINT or SIGTERM (then it closes
  * every connection with a GoAway and exits 0).
  */
@@ -14,17 +15,20 @@
 #include "cli.h"
 #include "cli_p2p.h"
 #include "ggen/err.h"
+#include "ggen/gossip_service.h"
 #include "ggen/home.h"
 #include "ggen/host.h"
 #include "ggen/kad_service.h"
 #include "p2p_dht.h"
 
 static const char help[] =
-    "usage: ggen p2p start --listen MULTIADDR... [--bootstrap MULTIADDR...] [--dht-client]\n"
-    "                      [--kad-protocol P] [--open-namespace NS] [--json] [-v]\n"
+    "usage: ggen p2p start --listen MULTIADDR... [--bootstrap MULTIADDR...] [--sub TOPIC...]\n"
+    "                      [--dht-client] [--kad-protocol P] [--open-namespace NS] [--json]\n"
+    "                      [-v]\n"
     "\n"
     "Runs this home's libp2p node in the foreground: TCP + Noise + Yamux, serving identify\n"
-    "(/ipfs/id/1.0.0), ping (/ipfs/ping/1.0.0) and the Kademlia DHT. Prints one line per\n"
+    "(/ipfs/id/1.0.0), ping (/ipfs/ping/1.0.0), the Kademlia DHT and Gossipsub\n"
+    "(/meshsub/1.2.0, 1.1.0, 1.0.0). Prints one line per\n"
     "listen address, then one when the DHT is ready:\n"
     "  listening /ip4/127.0.0.1/tcp/4001/p2p/12D3KooW...\n"
     "  dht ready: 12 peers in the routing table\n"
@@ -36,6 +40,8 @@ static const char help[] =
     "                             repeatable (default: $GGEN_P2P_LISTEN)\n"
     "  -b, --bootstrap MULTIADDR  DHT peers to join through, /.../tcp/PORT[/p2p/ID];\n"
     "                             repeatable (default: $GGEN_P2P_BOOTSTRAP)\n"
+    "  -s, --sub TOPIC            subscribe to TOPIC (relaying its messages) and print each\n"
+    "                             message as `ggen p2p pubsub sub` does; repeatable\n"
     "  --dht-client               query the DHT without serving it (also\n"
     "                             GGEN_P2P_DHT_SERVER=0)\n"
     "  --kad-protocol P           DHT protocol id (default /ggen/kad/1.0.0; the public libp2p\n"
@@ -51,6 +57,7 @@ typedef struct start_ctx {
   cli_ctx *ctx;
   ggn_host *h;
   ggn_kad *k;
+  ggn_gossip *gs;
   cli_ctl *ctl;
   uv_signal_t sig[2];
   int stopping;
@@ -63,6 +70,7 @@ static void on_signal(uv_signal_t *s, int signum) {
   if (sc->stopping) return;
   sc->stopping = 1;
   ggn_kad_close(sc->k, NULL, NULL); /* first: no query answers a control client after this */
+  ggn_gossip_close(sc->gs, NULL, NULL);
   if (sc->ctl) cli_ctl_stop(sc->ctl);
   ggn_host_close(sc->h, NULL, NULL);
   uv_close((uv_handle_t *)&sc->sig[0], NULL);
@@ -102,6 +110,12 @@ static void on_bootstrapped(ggn_kad *k, const ggp_kad_result *res, void *ud) {
   fflush(stdout);
 }
 
+static void on_gossip_msg(ggn_gossip *gs, const ggp_gossip_msg *m, void *ud) {
+  (void)gs;
+  start_ctx *sc = ud;
+  cli_pubsub_print(sc->ctx, m);
+}
+
 /* GGEN_P2P_DHT_SERVER=0|false|no asks for client mode. */
 static int env_client_mode(void) {
   const char *v = getenv("GGEN_P2P_DHT_SERVER");
@@ -116,17 +130,18 @@ int cli_p2p_start(cli_ctx *ctx, int argc, char **argv) {
                                        {"dht-client", 0, NULL, O_CLIENT},
                                        {"kad-protocol", 1, NULL, O_PROTO},
                                        {"open-namespace", 1, NULL, O_NS},
+                                       {"sub", 1, NULL, 's'},
                                        CLI_COMMON_LONGOPTS,
                                        {NULL, 0, NULL, 0}};
-  const char *listen[16], *boot[32], *ns[8];
-  int nlisten = 0, nboot = 0, nns = 0, client = env_client_mode(), c;
+  const char *listen[16], *boot[32], *ns[8], *subs[16];
+  int nlisten = 0, nboot = 0, nns = 0, nsubs = 0, client = env_client_mode(), c;
   const char *proto = GGP_KAD_PROTOCOL;
   char **xargv = cli_p2p_expand(argc, argv, "--bootstrap", 'b', &argc);
   if (!xargv) return CLI_FAIL;
   argv = xargv;
   optind = 1;
   int early = -1;
-  while (early < 0 && (c = getopt_long(argc, argv, "l:b:vh", opts, NULL)) != -1) {
+  while (early < 0 && (c = getopt_long(argc, argv, "l:b:s:vh", opts, NULL)) != -1) {
     if (cli_common_opt(ctx, c, optarg)) continue;
     if (c == 'h') {
       fputs(help, stdout);
@@ -144,6 +159,17 @@ int cli_p2p_start(cli_ctx *ctx, int argc, char **argv) {
     }
     if (c == O_CLIENT) {
       client = 1;
+      continue;
+    }
+    if (c == 's') {
+      size_t tl = strlen(optarg);
+      if (nsubs == 16 || tl == 0 || tl > GGP_GOSSIP_TOPIC_MAX) {
+        cli_err(ctx, "--sub takes a topic of 1 to %d bytes (at most 16 topics)",
+                GGP_GOSSIP_TOPIC_MAX);
+        early = CLI_USAGE;
+      } else {
+        subs[nsubs++] = optarg;
+      }
       continue;
     }
     if (c == O_PROTO) {
@@ -240,6 +266,16 @@ int cli_p2p_start(cli_ctx *ctx, int argc, char **argv) {
     rv = ggn_kad_new(&sc.k, sc.h, &ks);
     if (rv != GG_OK) ggn_host_close(sc.h, NULL, NULL);
   }
+  if (rv == GG_OK) {
+    rv = ggn_gossip_new(&sc.gs, sc.h, NULL);
+    for (int i = 0; rv == GG_OK && i < nsubs; i++)
+      rv = ggn_gossip_subscribe(sc.gs, subs[i], on_gossip_msg, &sc);
+    if (rv != GG_OK) {
+      ggn_gossip_close(sc.gs, NULL, NULL);
+      ggn_kad_close(sc.k, NULL, NULL);
+      ggn_host_close(sc.h, NULL, NULL);
+    }
+  }
   free(db);
   if (rv != GG_OK) {
     cli_err(ctx, "cannot start the node: %s", gg_strerror(rv));
@@ -284,6 +320,7 @@ int cli_p2p_start(cli_ctx *ctx, int argc, char **argv) {
   free(sock);
   if (exit_code != CLI_OK) {
     ggn_kad_close(sc.k, NULL, NULL);
+    ggn_gossip_close(sc.gs, NULL, NULL);
     ggn_host_close(sc.h, NULL, NULL);
     uv_run(&loop, UV_RUN_DEFAULT);
     uv_loop_close(&loop);

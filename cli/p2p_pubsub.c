@@ -105,10 +105,14 @@ void cli_pubsub_print(const cli_ctx *ctx, const ggp_gossip_msg *m) {
     printf("message %s %s ", m->topic, from);
     for (size_t i = 0; i < m->len; i++) {
       uint8_t c = m->data[i];
-      if (c == '\n') fputs("\\n", stdout);
-      else if (c == '\\') fputs("\\\\", stdout);
-      else if (c < 0x20 || c == 0x7f) printf("\\x%02x", c);
-      else putchar(c);
+      if (c == '\n')
+        fputs("\\n", stdout);
+      else if (c == '\\')
+        fputs("\\\\", stdout);
+      else if (c < 0x20 || c == 0x7f)
+        printf("\\x%02x", c);
+      else
+        putchar(c);
     }
     putchar('\n');
   }
@@ -129,7 +133,7 @@ typedef struct ps {
   size_t len;
   int dials, dial_ok, dial_fail;
   int listening;
-  int pub;        /* 1: pub, 0: sub */
+  int pub; /* 1: pub, 0: sub */
   int published;
   gg_ts deadline; /* pub: give up waiting for subscribers then */
   int done, exit_code;
@@ -194,8 +198,7 @@ static void pub_tick(uv_timer_t *t) {
   ps *p = t->data;
   if (p->done || p->published) return;
   size_t n = ggp_gossip_topic_peers(ggn_gossip_router(p->gs), p->topic);
-  if (n > 0 || uv_hrtime() >= p->deadline ||
-      (p->dials > 0 && p->dial_fail == p->dials)) {
+  if (n > 0 || uv_hrtime() >= p->deadline || (p->dials > 0 && p->dial_fail == p->dials)) {
     if (p->dials > 0 && p->dial_fail == p->dials) {
       cli_err(p->ctx, "no bootstrap peer could be reached");
       finish(p, CLI_NETWORK);
@@ -280,8 +283,8 @@ static int parse(cli_ctx *ctx, int *argc, char ***argv, const char *help, int pu
     default: fputs(help, stderr); return CLI_USAGE;
     }
   }
-  if (o->nboot == 0) o->nboot = (int)cli_p2p_env_addrs("GGEN_P2P_BOOTSTRAP", &o->envbuf, o->boot,
-                                                       MAX_BOOT);
+  if (o->nboot == 0)
+    o->nboot = (int)cli_p2p_env_addrs("GGEN_P2P_BOOTSTRAP", &o->envbuf, o->boot, MAX_BOOT);
   return -1;
 }
 
@@ -377,8 +380,10 @@ static int run(cli_ctx *ctx, ps_opts *o, const char *topic, const char *msg, int
     size_t nb = ggn_host_listen_addrs(p.h, bound, 8);
     char text[GG_MADDR_STR_MAX];
     gg_maddr_to_str(&bound[nb - 1], text, sizeof(text));
-    if (ctx->json) printf("{\"event\":\"listening\",\"addr\":\"%s/p2p/%s\"}\n", text, id);
-    else printf("listening %s/p2p/%s\n", text, id);
+    if (ctx->json)
+      printf("{\"event\":\"listening\",\"addr\":\"%s/p2p/%s\"}\n", text, id);
+    else
+      printf("listening %s/p2p/%s\n", text, id);
     fflush(stdout);
   }
   for (int i = 0; i < o->nboot && !p.done; i++) {

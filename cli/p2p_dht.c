@@ -250,6 +250,7 @@ static json_t *run_oneshot(cli_ctx *ctx, const char *home, dht_opts *o, json_t *
   }
   uv_run(&loop, UV_RUN_DEFAULT);
   uv_loop_close(&loop);
+  cli_dht_forget(); /* an operation cut short by the timeout or a signal */
   return s.answer;
 }
 

@@ -28,6 +28,10 @@
 int cli_dht_exec(ggn_kad *k, json_t *op, void (*done)(json_t *answer, void *ud), void *ud,
                  json_t **answer);
 
+/* Frees the operations still in flight: call once their service is closed (it forgets its
+ * queries without calling back) and the loop has stopped. */
+void cli_dht_forget(void);
+
 /* An error answer {"ok":false,"err":err,"error":msg or gg_strerror(err)}. */
 json_t *cli_dht_error(int err, const char *msg);
 

@@ -111,17 +111,45 @@ static json_t *result_json(ggn_kad *k, const ggp_kad_result *r) {
 
 /* ---- running an operation -------------------------------------------------------------------- */
 
+/* Operations in flight, so the ones a closed service forgot can be freed (cli_dht_forget). */
 typedef struct exec_ctx {
   void (*done)(json_t *answer, void *ud);
   void *ud;
+  struct exec_ctx *prev, *next;
 } exec_ctx;
+
+static exec_ctx *inflight;
+
+static exec_ctx *exec_new(void (*done)(json_t *, void *), void *ud) {
+  exec_ctx *x = calloc(1, sizeof(*x));
+  if (!x) return NULL;
+  x->done = done;
+  x->ud = ud;
+  x->next = inflight;
+  if (inflight) inflight->prev = x;
+  inflight = x;
+  return x;
+}
+
+static void exec_free(exec_ctx *x) {
+  if (x->prev)
+    x->prev->next = x->next;
+  else
+    inflight = x->next;
+  if (x->next) x->next->prev = x->prev;
+  free(x);
+}
+
+void cli_dht_forget(void) {
+  while (inflight) exec_free(inflight);
+}
 
 static void exec_done(ggn_kad *k, const ggp_kad_result *res, void *ud) {
   exec_ctx *x = ud;
   json_t *a = result_json(k, res);
   x->done(a, x->ud);
   json_decref(a);
-  free(x);
+  exec_free(x);
 }
 
 static int fail(json_t **answer, int err, const char *msg) {
@@ -143,10 +171,8 @@ int cli_dht_exec(ggn_kad *k, json_t *op, void (*done)(json_t *answer, void *ud),
                         (json_int_t)st.requests_served, "protocol", ggn_kad_protocol(k));
     return -1; /* answered at once: nothing follows */
   }
-  exec_ctx *x = malloc(sizeof(*x));
+  exec_ctx *x = exec_new(done, ud);
   if (!x) return fail(answer, GG_ENOMEM, NULL);
-  x->done = done;
-  x->ud = ud;
   int rv = GG_EINVAL;
   const char *why = NULL;
   const char *key = json_string_value(json_object_get(op, "key"));
@@ -207,7 +233,7 @@ int cli_dht_exec(ggn_kad *k, json_t *op, void (*done)(json_t *answer, void *ud),
     why = "unknown op";
   }
   if (rv != GG_OK) {
-    free(x);
+    exec_free(x);
     if (!why && (rv == GG_EINVAL || rv == GG_EPROTO) && key)
       why = "key refused: no validator for its namespace here, or malformed";
     return fail(answer, rv, why);

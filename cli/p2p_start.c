@@ -342,6 +342,7 @@ int cli_p2p_start(cli_ctx *ctx, int argc, char **argv) {
     uv_signal_start(&sc.sig[i], on_signal, i == 0 ? SIGINT : SIGTERM);
   }
   uv_run(&loop, UV_RUN_DEFAULT);
+  cli_dht_forget(); /* control requests still running when the node stopped */
   if (uv_loop_close(&loop) != 0) exit_code = CLI_FAIL;
   if (ctx->json) printf("{\"event\":\"stopped\"}\n");
   return exit_code;

@@ -380,6 +380,74 @@ static void test_ingest_checks(void **state) {
   free(arch);
 }
 
+/* A record without its archive: cataloged (search and the resolver see it), the install needs
+ * the archive, which a later full ingest of the same record adds; ownership and immutability
+ * are checked as for a full ingest. */
+static void test_ingest_record_only(void **state) {
+  fx *f = *state;
+  ggm_publish_env e = penv(f);
+  ggm_publish_result res;
+  size_t alen;
+  uint8_t *arch = pack_mem(f, "io.t.rec", "1.0.0", &alen);
+  gg_buf rec, other, foreign;
+  sign_record(f, &f->kp, "io.t.rec", "1.0.0", arch, alen, &rec);
+  /* tampered: refused, nothing cataloged */
+  uint8_t *t = malloc(gg_buf_len(&rec));
+  memcpy(t, gg_buf_ptr(&rec), gg_buf_len(&rec));
+  t[gg_buf_len(&rec) - 3] ^= 1;
+  assert_int_equal(ggm_publish_ingest_record(&e, t, gg_buf_len(&rec), "p2p", 0, &res), GG_EBADSIG);
+  free(t);
+  ggs_catalog_info *info;
+  assert_int_equal(ggs_catalog_get(f->cat, "io.t.rec", NULL, &info), GG_ENOTFOUND);
+  /* dry run: checked, nothing stored */
+  assert_int_equal(ggm_publish_ingest_record(&e, gg_buf_ptr(&rec), gg_buf_len(&rec), "p2p",
+                                             GGM_PUBLISH_DRY_RUN, &res),
+                   GG_OK);
+  assert_int_equal(ggs_catalog_get(f->cat, "io.t.rec", NULL, &info), GG_ENOTFOUND);
+  assert_int_equal(
+      ggm_publish_ingest_record(&e, gg_buf_ptr(&rec), gg_buf_len(&rec), "gossip", 0, &res), GG_OK);
+  assert_int_equal(res.existed, 0);
+  assert_int_equal(ggs_catalog_get(f->cat, "io.t.rec", "1.0.0", &info), GG_OK);
+  assert_string_equal(info->versions[0].source, "gossip");
+  assert_non_null(info->versions[0].record);
+  ggs_catalog_info_free(info);
+  assert_int_equal(
+      ggm_publish_ingest_record(&e, gg_buf_ptr(&rec), gg_buf_len(&rec), "p2p", 0, &res), GG_OK);
+  assert_int_equal(res.existed, 1);
+  /* the archive is not here yet: install says so and changes nothing */
+  char *proj = new_project(f);
+  ggm_install_result *r = NULL;
+  assert_int_equal(install(f, proj, "io.t.rec", 0, &r), GG_ENOTFOUND);
+  assert_non_null(strstr(r->msg, "not in the local store"));
+  ggm_install_result_free(r);
+  /* the same version with another archive, and another key's version: refused */
+  arch[alen / 2] ^= 1;
+  sign_record(f, &f->kp, "io.t.rec", "1.0.0", arch, alen, &other);
+  arch[alen / 2] ^= 1;
+  assert_int_equal(
+      ggm_publish_ingest_record(&e, gg_buf_ptr(&other), gg_buf_len(&other), "p2p", 0, &res),
+      GG_EEXIST);
+  sign_record(f, &f->kp2, "io.t.rec", "2.0.0", arch, alen, &foreign);
+  assert_int_equal(
+      ggm_publish_ingest_record(&e, gg_buf_ptr(&foreign), gg_buf_len(&foreign), "p2p", 0, &res),
+      GG_EOWNER);
+  /* the archive arrives: stored, the version keeps its record and source, install works */
+  int fd = tmpfd_with(arch, alen);
+  assert_int_equal(ggm_publish_ingest(&e, gg_buf_ptr(&rec), gg_buf_len(&rec), fd, "p2p", 0, &res),
+                   GG_OK);
+  close(fd);
+  assert_int_equal(res.existed, 1);
+  uint8_t cid[GGM_CID_LEN];
+  ggm_pack_cid_of(arch, alen, cid);
+  assert_int_equal(ggs_blob_has(f->st, cid), GG_OK);
+  install_ok(f, proj, "io.t.rec", 0);
+  free(proj);
+  gg_buf_free(&rec);
+  gg_buf_free(&other);
+  gg_buf_free(&foreign);
+  free(arch);
+}
+
 /* ---- install -------------------------------------------------------------------------------- */
 
 static void publish_graph(fx *f) {
@@ -928,6 +996,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_publish_rules, setup, teardown),
       cmocka_unit_test_setup_teardown(test_publish_bad_dirs, setup, teardown),
       cmocka_unit_test_setup_teardown(test_ingest_checks, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_ingest_record_only, setup, teardown),
       cmocka_unit_test_setup_teardown(test_install_basic, setup, teardown),
       cmocka_unit_test_setup_teardown(test_cross_fs, setup, teardown),
       cmocka_unit_test_setup_teardown(test_update_remove, setup, teardown),

@@ -68,4 +68,14 @@ int ggm_publish_dir(const char *dir, const ggm_publish_env *env, const gg_keypai
 int ggm_publish_ingest(const ggm_publish_env *env, const uint8_t *rec, size_t len, int fd,
                        const char *source, unsigned flags, ggm_publish_result *res);
 
+/* Verifies and catalogs a signed release record without its archive (a record announced by a
+ * peer, found in the DHT or by a search: the archive is fetched when something installs it).
+ * Checks 1, 3 and 4 above; the catalog then has the version with its CID and record, so search,
+ * info and the resolver see it, and install needs the archive in the store (ggm_publish_ingest
+ * of the same record with the archive adds it; res->existed is then 1). The same record again
+ * is a no-op (res->existed). Errors: GG_EPARSE / GG_ETOOBIG / GG_EBADKEY / GG_EBADSIG,
+ * GG_EOWNER, GG_EEXIST (this version is known with another archive), GG_ESTORAGE, GG_ENOMEM. */
+int ggm_publish_ingest_record(const ggm_publish_env *env, const uint8_t *rec, size_t len,
+                              const char *source, unsigned flags, ggm_publish_result *res);
+
 #endif

@@ -245,6 +245,54 @@ out:
   return rv;
 }
 
+/* Steps 3-4: the id is unowned or owned by the record's key, and an existing id@version has
+ * the same archive (then res->existed says whether its record is already stored too). */
+static int check_catalog(const ggm_publish_env *env, const ggm_release *r,
+                         ggm_publish_result *res) {
+  int rv;
+  /* 3: ownership */
+  uint8_t owner[64];
+  size_t olen = 0;
+  rv = ggs_catalog_owner(env->catalog, r->id, owner, sizeof owner, &olen);
+  if (rv == GG_OK) {
+    if (olen != GG_ED25519_PUB || ggm_release_check_owner(r, owner) != GG_OK) {
+      char a[65] = "?", b[65];
+      if (olen == GG_ED25519_PUB) key_hex(owner, a);
+      key_hex(r->publisher, b);
+      say(res,
+          "%s belongs to publisher key %.16s..., not to this key %.16s...: another key's "
+          "version is refused",
+          r->id, a, b);
+      return GG_EOWNER;
+    }
+  } else if (rv != GG_ENOTFOUND) {
+    say(res, "catalog: %s", ggs_catalog_errmsg(env->catalog));
+    return rv;
+  }
+  /* 4: versions are immutable */
+  ggs_catalog_info *info = NULL;
+  rv = ggs_catalog_get(env->catalog, r->id, r->version, &info);
+  if (rv == GG_OK) {
+    char have[GGM_CID_TEXT_MAX + 64] = "";
+    if (info->versions[0].cid) snprintf(have, sizeof have, "%s", info->versions[0].cid);
+    uint8_t hc[GGM_CID_LEN];
+    int same =
+        have[0] && ggm_pack_cid_parse(have, hc) == GG_OK && !memcmp(hc, r->archive_cid, sizeof hc);
+    int has_record = info->versions[0].record != NULL;
+    ggs_catalog_info_free(info);
+    if (!same && have[0]) {
+      say(res, "%s@%s is already published with another archive (%s): publish a new version", r->id,
+          r->version, have);
+      return GG_EEXIST;
+    }
+    res->existed = same && has_record;
+  } else if (rv != GG_ENOTFOUND) {
+    say(res, "catalog: %s", ggs_catalog_errmsg(env->catalog));
+    return rv;
+  }
+  return GG_OK;
+}
+
 int ggm_publish_ingest(const ggm_publish_env *env, const uint8_t *rec, size_t len, int fd,
                        const char *source, unsigned flags, ggm_publish_result *res) {
   memset(res, 0, sizeof(*res));
@@ -271,48 +319,7 @@ int ggm_publish_ingest(const ggm_publish_env *env, const uint8_t *rec, size_t le
         r.version);
     goto out;
   }
-  /* 3: ownership */
-  uint8_t owner[64];
-  size_t olen = 0;
-  rv = ggs_catalog_owner(env->catalog, r.id, owner, sizeof owner, &olen);
-  if (rv == GG_OK) {
-    if (olen != GG_ED25519_PUB || ggm_release_check_owner(&r, owner) != GG_OK) {
-      char a[65] = "?", b[65];
-      if (olen == GG_ED25519_PUB) key_hex(owner, a);
-      key_hex(r.publisher, b);
-      say(res,
-          "%s belongs to publisher key %.16s..., not to this key %.16s...: another key's "
-          "version is refused",
-          r.id, a, b);
-      rv = GG_EOWNER;
-      goto out;
-    }
-  } else if (rv != GG_ENOTFOUND) {
-    say(res, "catalog: %s", ggs_catalog_errmsg(env->catalog));
-    goto out;
-  }
-  /* 4: versions are immutable */
-  ggs_catalog_info *info = NULL;
-  rv = ggs_catalog_get(env->catalog, r.id, r.version, &info);
-  if (rv == GG_OK) {
-    char have[GGM_CID_TEXT_MAX + 64] = "";
-    if (info->versions[0].cid) snprintf(have, sizeof have, "%s", info->versions[0].cid);
-    uint8_t hc[GGM_CID_LEN];
-    int same =
-        have[0] && ggm_pack_cid_parse(have, hc) == GG_OK && !memcmp(hc, r.archive_cid, sizeof hc);
-    int has_record = info->versions[0].record != NULL;
-    ggs_catalog_info_free(info);
-    if (!same && have[0]) {
-      say(res, "%s@%s is already published with another archive (%s): publish a new version", r.id,
-          r.version, have);
-      rv = GG_EEXIST;
-      goto out;
-    }
-    res->existed = same && has_record;
-  } else if (rv != GG_ENOTFOUND) {
-    say(res, "catalog: %s", ggs_catalog_errmsg(env->catalog));
-    goto out;
-  }
+  if ((rv = check_catalog(env, &r, res))) goto out;
   /* 5: content */
   if ((rv = check_content(env, fd, start, &r, res))) goto out;
   if (flags & GGM_PUBLISH_DRY_RUN) goto out;
@@ -328,6 +335,27 @@ int ggm_publish_ingest(const ggm_publish_env *env, const uint8_t *rec, size_t le
   /* 7: the catalog */
   if (!res->existed) rv = catalog_put(env, &r, rec, len, source, res);
 out:
+  ggm_release_free(&r);
+  return rv;
+}
+
+int ggm_publish_ingest_record(const ggm_publish_env *env, const uint8_t *rec, size_t len,
+                              const char *source, unsigned flags, ggm_publish_result *res) {
+  memset(res, 0, sizeof(*res));
+  ggm_release r;
+  int rv = ggm_release_decode(rec, len, &r, NULL);
+  if (rv) {
+    say(res, "the release record is refused: %s", gg_strerror(rv));
+    return rv;
+  }
+  snprintf(res->id, sizeof res->id, "%s", r.id);
+  snprintf(res->version, sizeof res->version, "%s", r.version);
+  ggm_pack_cid_text(r.archive_cid, res->cid);
+  res->size = r.archive_size;
+  memcpy(res->publisher, r.publisher, 32);
+  if ((rv = check_catalog(env, &r, res)) == GG_OK && !res->existed &&
+      !(flags & GGM_PUBLISH_DRY_RUN))
+    rv = catalog_put(env, &r, rec, len, source, res);
   ggm_release_free(&r);
   return rv;
 }

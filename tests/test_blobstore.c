@@ -402,6 +402,57 @@ static void test_many_reads(void **s) {
   free(dir);
 }
 
+typedef struct walk {
+  uint8_t cids[8][GGS_BLOB_CID_LEN];
+  uint64_t sizes[8];
+  int n, stop_at;
+} walk;
+
+static int walk_fn(void *ud, const uint8_t cid[GGS_BLOB_CID_LEN], uint64_t size) {
+  walk *w = ud;
+  if (w->n == w->stop_at) return 7;
+  memcpy(w->cids[w->n], cid, GGS_BLOB_CID_LEN);
+  w->sizes[w->n++] = size;
+  return 0;
+}
+
+/* ggs_blob_each walks the blobs present, most recently used first, skips index rows whose
+ * file is gone and stops on a non-zero return. */
+static void test_each(void **s) {
+  (void)s;
+  char *dir = gg_test_mkdtemp();
+  ggs_blob_store *st = open_store(dir, 0);
+  blob a, b, c;
+  make_blob(&a, 1, 100);
+  make_blob(&b, 2, 200);
+  make_blob(&c, 3, 300);
+  walk w = {.stop_at = -1};
+  assert_int_equal(ggs_blob_each(st, walk_fn, &w), GG_OK);
+  assert_int_equal(w.n, 0);
+  assert_int_equal(ggs_blob_put(st, a.cid, a.data, a.len), GG_OK);
+  assert_int_equal(ggs_blob_put(st, b.cid, b.data, b.len), GG_OK);
+  assert_int_equal(ggs_blob_put(st, c.cid, c.data, c.len), GG_OK);
+  expect_content(st, &a); /* a is now the most recently used */
+  assert_int_equal(ggs_blob_each(st, walk_fn, &w), GG_OK);
+  assert_int_equal(w.n, 3);
+  assert_memory_equal(w.cids[0], a.cid, GGS_BLOB_CID_LEN);
+  assert_int_equal(w.sizes[0], 100);
+  /* a file removed behind the index's back is not reported */
+  char path[512];
+  assert_int_equal(ggs_blob_path(st, b.cid, path, sizeof(path)), GG_OK);
+  assert_int_equal(unlink(path), 0);
+  w = (walk){.stop_at = -1};
+  assert_int_equal(ggs_blob_each(st, walk_fn, &w), GG_OK);
+  assert_int_equal(w.n, 2);
+  for (int i = 0; i < w.n; i++) assert_memory_not_equal(w.cids[i], b.cid, GGS_BLOB_CID_LEN);
+  w = (walk){.stop_at = 1};
+  assert_int_equal(ggs_blob_each(st, walk_fn, &w), 7);
+  assert_int_equal(w.n, 1);
+  ggs_blob_close(st);
+  gg_test_rmtree(dir);
+  free(dir);
+}
+
 static void test_nomem(void **s) {
   (void)s;
   char *dir = gg_test_mkdtemp();
@@ -436,7 +487,7 @@ int main(void) {
       cmocka_unit_test(test_put_get),         cmocka_unit_test(test_lru_eviction),
       cmocka_unit_test(test_corrupt_entries), cmocka_unit_test(test_atomicity_and_recovery),
       cmocka_unit_test(test_two_handles),     cmocka_unit_test(test_many_reads),
-      cmocka_unit_test(test_nomem),
+      cmocka_unit_test(test_nomem),           cmocka_unit_test(test_each),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

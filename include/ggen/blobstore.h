@@ -79,6 +79,13 @@ int ggs_blob_path(ggs_blob_store *st, const uint8_t cid[GGS_BLOB_CID_LEN], char 
 /* Hashes the stored blob. GG_OK, GG_ENOTFOUND, GG_EINTEGRITY (corrupt: removed), GG_EIO. */
 int ggs_blob_verify(ggs_blob_store *st, const uint8_t cid[GGS_BLOB_CID_LEN]);
 
+/* Calls fn(ud, cid, size) for every blob present (index rows whose file exists), most recently
+ * used first, without touching use times or counters; fn may call the store. A non-zero
+ * return from fn stops the walk and is returned. GG_ESTORAGE, GG_ENOMEM. */
+int ggs_blob_each(ggs_blob_store *st,
+                  int (*fn)(void *ud, const uint8_t cid[GGS_BLOB_CID_LEN], uint64_t size),
+                  void *ud);
+
 /* Removes one blob. GG_OK or GG_ENOTFOUND. */
 int ggs_blob_remove(ggs_blob_store *st, const uint8_t cid[GGS_BLOB_CID_LEN]);
 

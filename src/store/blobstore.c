@@ -663,6 +663,54 @@ int ggs_blob_verify(ggs_blob_store *st, const uint8_t cid[GGS_BLOB_CID_LEN]) {
   return rv == GG_EINTEGRITY ? drop_corrupt(st, cid) : rv;
 }
 
+int ggs_blob_each(ggs_blob_store *st,
+                  int (*fn)(void *ud, const uint8_t cid[GGS_BLOB_CID_LEN], uint64_t size),
+                  void *ud) {
+  if (st == NULL || fn == NULL) return GG_EINVAL;
+  int rv = flush(st); /* pending use times decide the order */
+  if (rv != GG_OK) return rv;
+  sqlite3_stmt *s;
+  if (sqlite3_prepare_v2(st->db, "SELECT cid, size FROM blob ORDER BY used DESC", -1, &s, NULL) !=
+      SQLITE_OK)
+    return GG_ESTORAGE;
+  /* collected first: fn may use the store (and its connection) */
+  typedef struct ent {
+    uint8_t cid[GGS_BLOB_CID_LEN];
+    uint64_t size;
+  } ent;
+  ent *v = NULL;
+  size_t n = 0, cap = 0;
+  int rc;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    if (sqlite3_column_bytes(s, 0) != GGS_BLOB_CID_LEN) continue;
+    const uint8_t *cid = sqlite3_column_blob(s, 0);
+    char rel[NAME_MAX_LEN + 3];
+    size_t off;
+    struct stat sb;
+    if (blob_rel(cid, rel, &off) != GG_OK ||
+        fstatat(st->blobsfd, rel, &sb, AT_SYMLINK_NOFOLLOW) != 0)
+      continue; /* gone since (gc reconciles the index) */
+    if (n == cap) {
+      size_t ncap = cap ? cap * 2 : 16;
+      ent *nv = gg_realloc(st->mem, v, ncap * sizeof(*v));
+      if (nv == NULL) {
+        rv = GG_ENOMEM;
+        break;
+      }
+      v = nv;
+      cap = ncap;
+    }
+    memcpy(v[n].cid, cid, GGS_BLOB_CID_LEN);
+    v[n].size = (uint64_t)sqlite3_column_int64(s, 1);
+    n++;
+  }
+  if (rv == GG_OK && rc != SQLITE_DONE) rv = GG_ESTORAGE;
+  sqlite3_finalize(s);
+  for (size_t i = 0; i < n && rv == GG_OK; i++) rv = fn(ud, v[i].cid, v[i].size);
+  gg_free(st->mem, v);
+  return rv;
+}
+
 int ggs_blob_remove(ggs_blob_store *st, const uint8_t cid[GGS_BLOB_CID_LEN]) {
   if (st == NULL || !cid_valid(cid)) return GG_EINVAL;
   if (ggs_blob_has(st, cid) != GG_OK) {

@@ -1,0 +1,131 @@
+/*
+ * The marketplace on a libp2p host (src/net/market_*.c, docs/p2p-marketplace.md): the node's
+ * catalog, blob store and peer reputation put on the network.
+ *
+ * What it does:
+ *  - serves archives from the blob store on /ggen/fetch/1.0.0 (include/ggen/fetch.h), with a
+ *    size cap, a cap on transfers per peer and in total, and a per-peer request rate limit;
+ *  - fetches archives: providers found in the DHT by CID (and any peers the caller names) are
+ *    tried best reputation first; the bytes are hashed as they arrive and checked against the
+ *    CID before anything is stored; a verified archive is ingested with its signed record
+ *    (ggm_publish_ingest) and this node then provides it in the DHT (unless client mode);
+ *  - records every answer in the peer reputation (include/ggen/peerrep.h).
+ *
+ * Threading and lifetime: the service lives on its host's loop. Create it after the Kademlia
+ * service (ggn_kad_new) and before the host listens or dials. Close it with ggn_market_close
+ * before ggn_kad_close and ggn_host_close, all in the same loop iteration: DHT queries the
+ * market still has in flight are then forgotten by ggn_kad_close (their callbacks never run).
+ * Callbacks are never called from inside the ggn_market_* call that started them.
+ */
+#ifndef GGEN_MARKET_SERVICE_H
+#define GGEN_MARKET_SERVICE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ggen/blobstore.h"
+#include "ggen/catalog.h"
+#include "ggen/host.h"
+#include "ggen/kad_service.h"
+#include "ggen/pack.h"
+#include "ggen/peerrep.h"
+
+typedef struct ggn_market ggn_market;
+
+/* Every numeric field 0 means the default shown; durations in nanoseconds. */
+typedef struct ggn_market_settings {
+  const char *home;                /* node home: temporary files in <home>/tmp (required; copied) */
+  ggs_catalog *catalog;            /* borrowed (required) */
+  ggs_blob_store *store;           /* borrowed (required) */
+  ggs_peerrep *rep;                /* borrowed; NULL: providers are tried in the order found */
+  ggn_kad *kad;                    /* borrowed; NULL: no DHT (fetch only from the peers named) */
+  int client_mode;                 /* 1: serve nothing and provide nothing (a short-lived node) */
+  uint64_t max_archive;            /* largest archive served or fetched (= 256 MiB) */
+  uint32_t max_transfers;          /* archives served at once, all peers (= 16) */
+  uint32_t max_transfers_per_peer; /* archives served at once to one peer (= 2) */
+  double rate_per_sec;    /* requests (fetch and search) one peer may make per second (= 20) */
+  double rate_burst;      /* ... in a burst (= 40) */
+  gg_ts fetch_timeout;    /* one provider: from the attempt's start to the response header
+                             (= 5 s); then the next provider is tried */
+  gg_ts stall_timeout;    /* a transfer without progress for this long fails (= 10 s) */
+  uint32_t max_providers; /* providers asked for and tried per fetch (= 8) */
+} ggn_market_settings;
+
+/*
+ * Creates the service on h: registers the fetch handler (unless client_mode). st is copied.
+ * GG_OK; GG_EINVAL (no home, catalog or store); GG_ENOMEM; GG_ELIMIT (no protocol slot left).
+ * On failure nothing stays registered and *out is untouched.
+ */
+int ggn_market_new(ggn_market **out, ggn_host *h, const ggn_market_settings *st);
+
+/*
+ * Stops the service: unregisters its handlers, resets its streams, fails nothing (callbacks of
+ * operations in flight are not called) and frees everything once the host has reported back on
+ * every stream it opened; on_closed (may be NULL) runs then, from the loop. See the lifetime
+ * rule above. May be called from inside a ggn_market callback.
+ */
+void ggn_market_close(ggn_market *m, void (*on_closed)(void *ud), void *ud);
+
+/* ---- fetch -------------------------------------------------------------------------------- */
+
+#define GGN_MARKET_MAX_ATTEMPTS 16
+
+/* One provider tried. */
+typedef struct ggn_market_attempt {
+  gg_peerid peer;
+  int err;   /* GG_OK: it served the archive */
+  double ms; /* time to its response header, < 0 when none came */
+} ggn_market_attempt;
+
+typedef struct ggn_market_fetch_result {
+  int err;        /* GG_OK; GG_ENOTFOUND (no provider had it); the last provider's error
+                     (GG_EINTEGRITY, GG_ETIMEDOUT, GG_EUNREACHABLE, GG_ELIMIT...); or the
+                     ingest's error (GG_EOWNER, GG_EUNSAFE...) for a verified archive */
+  char msg[768];  /* on failure: what happened, for a human */
+  gg_peerid peer; /* who served it (err == GG_OK) */
+  uint64_t bytes;
+  double ms;                          /* the whole fetch: lookup, attempts, ingest */
+  double lookup_ms;                   /* the DHT provider lookup (< 0: none was made) */
+  size_t providers;                   /* candidate providers (DHT and named) */
+  const ggn_market_attempt *attempts; /* in order */
+  size_t nattempts;
+  int existed;              /* the archive was already in the store: nothing was fetched */
+  size_t provided;          /* peers that took our provider record afterwards */
+  const char *id, *version; /* from the record (NULL for ggn_market_fetch_cid) */
+} ggn_market_fetch_result;
+
+/* r and everything it points to are valid during the call only. */
+typedef void (*ggn_market_fetch_cb)(ggn_market *m, const ggn_market_fetch_result *r, void *ud);
+
+/*
+ * Fetches the archive of a signed release record (rec[0..len), verified first) and ingests it
+ * with the record (ggm_publish_ingest, source "p2p"): archive in the store, version in the
+ * catalog. Candidates: hints[0..nhints) (peers believed to have it, e.g. the announcer) and
+ * the DHT's providers of the archive's CID, ordered by reputation. An archive already in the
+ * store is only ingested (res->existed). Outside client mode the node then provides the CID.
+ * GG_OK (cb follows); GG_EPARSE / GG_EBADSIG... (record refused), GG_ESTATE (closing),
+ * GG_ENOMEM: cb is not called then.
+ */
+int ggn_market_fetch(ggn_market *m, const uint8_t *rec, size_t len, const gg_peerid *hints,
+                     size_t nhints, ggn_market_fetch_cb cb, void *ud);
+
+/* As ggn_market_fetch for a bare CID (expect_size 0 = unknown): the verified archive is put in
+ * the blob store only. */
+int ggn_market_fetch_cid(ggn_market *m, const uint8_t cid[GGM_CID_LEN], uint64_t expect_size,
+                         const gg_peerid *hints, size_t nhints, ggn_market_fetch_cb cb, void *ud);
+
+/* ---- introspection -------------------------------------------------------------------------- */
+
+typedef struct ggn_market_stats {
+  uint64_t served, served_bytes; /* archives served to peers */
+  uint64_t refused_busy, refused_rate, refused_missing;
+  uint64_t fetched, fetched_bytes; /* archives fetched from peers */
+  uint64_t fetch_failures;         /* provider attempts that failed */
+  uint32_t transfers;              /* archives being served now */
+} ggn_market_stats;
+
+void ggn_market_get_stats(const ggn_market *m, ggn_market_stats *st);
+
+ggn_host *ggn_market_host(const ggn_market *m);
+
+#endif

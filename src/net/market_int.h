@@ -1,0 +1,86 @@
+/*
+ * Internals shared by the marketplace service's files (src/net/market_*.c):
+ * market_service.c (life cycle, rate limits, reputation, the servers), market_fetch.c (the
+ * fetch client).
+ *
+ * Lifetime: m->refs counts everything that will call back into the service - streams being
+ * opened or open, uv handles being closed. ggn_market_close() resets the streams and, once
+ * refs drops to zero, closes m->closer, whose close callback frees the service: the free
+ * always happens from a loop callback. DHT queries are not counted (ggn_kad_close forgets
+ * them, see market_service.h); their contexts live on m->kqs and are freed with the service.
+ */
+#ifndef GGN_MARKET_INT_H
+#define GGN_MARKET_INT_H
+
+#include "ggen/log.h"
+#include "ggen/map.h"
+#include "ggen/market_service.h"
+
+typedef struct fjob fjob;
+
+/* A DHT query's context: the callback target, cleared when the target goes away. */
+typedef struct kq {
+  struct kq *prev, *next;
+  ggn_market *m;
+  void (*fn)(ggn_market *m, void *target, const ggp_kad_result *res);
+  void *target; /* NULL: abandoned (the callback only frees the context) */
+} kq;
+
+struct ggn_market {
+  ggn_host *h;
+  ggn_kad *kad;
+  ggs_catalog *cat;
+  ggs_blob_store *store;
+  ggs_peerrep *rep;
+  char *home, *tmp; /* tmp: <home>/tmp */
+  const gg_mem *mem;
+  const ggn_log *log;
+  int client_mode;
+  uint64_t max_archive;
+  uint32_t max_transfers, max_per_peer, max_providers;
+  double rate, burst;
+  gg_ts fetch_timeout, stall_timeout;
+  gg_map per_peer; /* peer id bytes -> transfers in progress (as uintptr_t) */
+  gg_map buckets;  /* peer id bytes -> bucket* (rate limits) */
+  uint32_t transfers;
+  struct srv *servers; /* inbound streams */
+  fjob *jobs;          /* fetches in progress */
+  kq *kqs;             /* DHT queries in flight */
+  ggn_market_stats stats;
+  unsigned refs;
+  uv_timer_t closer;
+  int closing, freeing;
+  void (*on_closed)(void *ud);
+  void *closed_ud;
+};
+
+/* Reference counting of callbacks to come (see the file comment). */
+void ggn__market_ref(ggn_market *m);
+void ggn__market_unref(ggn_market *m);
+
+/* Records an answer of peer in the reputation store (no-op without one). */
+void ggn__market_rep(ggn_market *m, const gg_peerid *peer, int ok, unsigned weight, double ms,
+                     int provided, uint64_t bytes, int search);
+
+/* Orders peers[0..n) by reputation, best first (stable). */
+void ggn__market_order(ggn_market *m, gg_peerid *peers, size_t n);
+
+/* Starts a DHT query through a kq context: start(kad, ..., kq_done, ctx). Returns the context
+ * (on m->kqs) or NULL when out of memory. */
+kq *ggn__market_kq_new(ggn_market *m, void (*fn)(ggn_market *, void *, const ggp_kad_result *),
+                       void *target);
+void ggn__market_kq_done(ggn_kad *k, const ggp_kad_result *res, void *ud);
+/* The query could not start: frees the context without calling back. */
+void ggn__market_kq_drop(kq *q);
+
+/* Opens an unnamed temporary file in <home>/tmp (O_TMPFILE, else mkstemp + unlink). -1 on
+ * failure (errno set). */
+int ggn__market_tmpfile(ggn_market *m);
+
+/* Unix seconds now (reputation timestamps). */
+int64_t ggn__market_wall(void);
+
+/* The fetch client's teardown on close (market_fetch.c). */
+void ggn__market_fetch_close_all(ggn_market *m);
+
+#endif

@@ -1,0 +1,686 @@
+/*
+ * Tests for the marketplace service on real hosts (src/net/market_*.c): several nodes on one
+ * uv loop over loopback TCP, each with its own home (catalog, blob store, reputation), the
+ * Kademlia service and the market service.
+ *
+ * Fetch: an archive published on one node is fetched by another through a provider record
+ * (verified, ingested, then provided by the fetcher), and by a third after the publisher is
+ * gone (from the node that cached it). Misbehaving providers - wrong bytes for the CID, more
+ * bytes than announced, a header announcing another size, silence, "not found" - are each
+ * skipped for the next provider, penalised in the reputation, and leave nothing in the store;
+ * the reputation then puts the good provider first. The server's caps: transfers per peer
+ * (BUSY), the request rate (RATE_LIMITED), malformed requests. Every test ends with
+ * uv_loop_close() == 0.
+ */
+#include "gg_test.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ggen/err.h"
+#include "ggen/fetch.h"
+#include "ggen/home.h"
+#include "ggen/host.h"
+#include "ggen/kad_service.h"
+#include "ggen/market_service.h"
+#include "ggen/publish.h"
+#include "ggen/rand.h"
+#include "ggen/release.h"
+
+#define NOW 1767225600
+
+/* ---- loop helpers --------------------------------------------------------------------------- */
+
+static void wake_cb(uv_timer_t *t) { (void)t; }
+
+static void run_once(uv_loop_t *loop) {
+  uv_timer_t wake;
+  uv_timer_init(loop, &wake);
+  uv_timer_start(&wake, wake_cb, 10, 0);
+  uv_run(loop, UV_RUN_ONCE);
+  uv_close((uv_handle_t *)&wake, NULL);
+  uv_run(loop, UV_RUN_NOWAIT);
+}
+
+#define RUN_UNTIL(loop, cond, ms)                                                                  \
+  do {                                                                                             \
+    gg_ts end_ = uv_hrtime() + GG_MS(ms);                                                          \
+    while (!(cond) && uv_hrtime() < end_) run_once(loop);                                          \
+  } while (0)
+
+static int log_level(void) { return getenv("GGEN_TEST_LOG") ? GGN_LOG_DEBUG : GGN_LOG_ERROR; }
+
+/* ---- nodes ---------------------------------------------------------------------------------- */
+
+typedef struct node {
+  char *home;
+  ggs_catalog *cat;
+  ggs_blob_store *store;
+  ggs_peerrep *rep;
+  ggn_host *h;
+  ggn_kad *k;
+  ggn_market *m;
+  gg_keypair kp;
+  gg_maddr addr; /* listen address with /p2p/<id> */
+  int host_closed, kad_closed, market_closed;
+} node;
+
+static char *root;
+
+static char *pathf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *pathf(const char *fmt, ...) {
+  char *p = malloc(4096);
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(p, 4096, fmt, ap);
+  va_end(ap);
+  return p;
+}
+
+static void host_closed(void *ud) { ((node *)ud)->host_closed = 1; }
+static void kad_closed(void *ud) { ((node *)ud)->kad_closed = 1; }
+static void market_closed(void *ud) { ((node *)ud)->market_closed = 1; }
+
+/* A node with its own home. With market 0 only the host and the DHT run (a raw peer). */
+static void node_start(node *n, uv_loop_t *loop, int idx, int market,
+                       const ggn_market_settings *ms) {
+  memset(n, 0, sizeof(*n));
+  n->home = pathf("%s/node%d", root, idx);
+  mkdir(n->home, 0700);
+  char *cat = gg_home_path(n->home, "catalog.db"), *store = gg_home_path(n->home, "store"),
+       *rep = gg_home_path(n->home, "peers.db"), *db = gg_home_path(n->home, "dht.db");
+  assert_int_equal(ggs_catalog_open(&n->cat, cat, GGS_CATALOG_CREATE, NULL), GG_OK);
+  assert_int_equal(ggs_blob_open(&n->store, store, NULL, NULL), GG_OK);
+  assert_int_equal(ggs_peerrep_open(&n->rep, rep), GG_OK);
+  uint8_t s[32] = {0};
+  s[0] = (uint8_t)idx;
+  s[31] = 0x4d;
+  gg_keypair_from_seed(&n->kp, s);
+  ggn_log lg;
+  ggn_log_init(&lg, log_level(), "");
+  ggn_host_settings st = {.identity = &n->kp, .log = &lg};
+  assert_int_equal(ggn_host_new(&n->h, loop, &st, NULL, NULL), GG_OK);
+  ggn_kad_settings ks = {.db_path = db};
+  assert_int_equal(ggn_kad_new(&n->k, n->h, &ks), GG_OK);
+  if (market) {
+    ggn_market_settings mst = ms ? *ms : (ggn_market_settings){0};
+    mst.home = n->home;
+    mst.catalog = n->cat;
+    mst.store = n->store;
+    mst.rep = n->rep;
+    mst.kad = n->k;
+    assert_int_equal(ggn_market_new(&n->m, n->h, &mst), GG_OK);
+  }
+  gg_maddr la;
+  assert_int_equal(gg_maddr_parse(&la, "/ip4/127.0.0.1/tcp/0", 20), GG_OK);
+  assert_int_equal(ggn_host_listen(n->h, &la), GG_OK);
+  assert_int_equal(ggn_host_listen_addrs(n->h, &n->addr, 1), 1);
+  assert_int_equal(gg_maddr_push_peer(&n->addr, ggn_host_peer_id(n->h)), GG_OK);
+  free(cat);
+  free(store);
+  free(rep);
+  free(db);
+}
+
+/* Closes the node's services and host in one loop iteration (the documented order). */
+static void node_stop(node *n) {
+  if (!n->h) return;
+  if (n->m) ggn_market_close(n->m, market_closed, n);
+  ggn_kad_close(n->k, kad_closed, n);
+  ggn_host_close(n->h, host_closed, n);
+}
+
+static void node_free(node *n) {
+  ggs_catalog_close(n->cat);
+  ggs_blob_close(n->store);
+  ggs_peerrep_close(n->rep);
+  free(n->home);
+  n->cat = NULL;
+  n->store = NULL;
+  n->rep = NULL;
+  n->home = NULL;
+}
+
+static void close_nodes(uv_loop_t *loop, node *ns, int n) {
+  for (int i = 0; i < n; i++) node_stop(&ns[i]);
+  uv_run(loop, UV_RUN_DEFAULT);
+  for (int i = 0; i < n; i++) {
+    if (!ns[i].h) continue;
+    assert_true(ns[i].host_closed);
+    assert_true(ns[i].kad_closed);
+    if (ns[i].m) assert_true(ns[i].market_closed);
+    node_free(&ns[i]);
+  }
+  assert_int_equal(uv_loop_close(loop), 0);
+}
+
+typedef struct qres {
+  int done, err;
+  size_t stored;
+} qres;
+
+static void q_done(ggn_kad *k, const ggp_kad_result *res, void *ud) {
+  (void)k;
+  qres *q = ud;
+  q->done = 1;
+  q->err = res->err;
+  q->stored = res->stored;
+}
+
+/* Every node joins through node 0. */
+static void join_all(uv_loop_t *loop, node *ns, int n) {
+  for (int i = 1; i < n; i++) {
+    qres q = {0};
+    assert_int_equal(ggn_kad_bootstrap(ns[i].k, &ns[0].addr, 1, q_done, &q), GG_OK);
+    RUN_UNTIL(loop, q.done, 5000);
+    assert_true(q.done);
+  }
+}
+
+/* ---- packages ---------------------------------------------------------------------------------
+ */
+
+static void write_file(const char *path, const char *text) {
+  char *dir = strdup(path);
+  for (char *s = dir + 1; *s; s++)
+    if (*s == '/') {
+      *s = 0;
+      mkdir(dir, 0755);
+      *s = '/';
+    }
+  free(dir);
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  fputs(text, f);
+  fclose(f);
+}
+
+static gg_keypair publisher_key(int which) {
+  uint8_t s[32] = {0};
+  s[0] = (uint8_t)which;
+  s[1] = 0x9b;
+  gg_keypair kp;
+  gg_keypair_from_seed(&kp, s);
+  return kp;
+}
+
+/* Publishes id@ver on node n with publisher key `who`; returns its record (malloc'd). */
+static size_t bulk = 200000; /* bytes of random text in each package (zstd halves them) */
+
+static uint8_t *publish_on(node *n, int who, const char *id, const char *ver, size_t *len,
+                           uint8_t cid[GGM_CID_LEN]) {
+  char *dir = pathf("%s/src-%s-%s", root, id, ver), *man = pathf("%s/gpack.toml", dir),
+       *tmpl = pathf("%s/templates/main.tmpl", dir);
+  char text[1024];
+  snprintf(text, sizeof text,
+           "[gpack]\nid = \"%s\"\nname = \"%s\"\nversion = \"%s\"\ndescription = \"pack %s\"\n"
+           "license = \"MIT\"\ntags = [\"test\"]\n",
+           id, id, ver, id);
+  write_file(man, text);
+  /* some bulk, so that a transfer takes several pieces */
+  size_t big = bulk;
+  char *body = malloc(big + 1);
+  gg_rand_seeded rs;
+  gg_rand_seeded_init(&rs, (uint64_t)who * 1000 + strlen(id));
+  for (size_t i = 0; i < big; i++) body[i] = (char)('a' + gg_rand_below(&rs.r, 26));
+  body[big] = 0;
+  write_file(tmpl, body);
+  free(body);
+  ggm_publish_env e = {n->home, n->cat, n->store};
+  ggm_publish_result res;
+  gg_keypair kp = publisher_key(who);
+  int rv = ggm_publish_dir(dir, &e, &kp, NOW, 0, &res);
+  if (rv) fail_msg("publish: %s", res.msg);
+  ggs_catalog_info *info;
+  assert_int_equal(ggs_catalog_get(n->cat, id, ver, &info), GG_OK);
+  *len = info->versions[0].record_len;
+  uint8_t *rec = malloc(*len);
+  memcpy(rec, info->versions[0].record, *len);
+  assert_int_equal(ggm_pack_cid_parse(info->versions[0].cid, cid), GG_OK);
+  ggs_catalog_info_free(info);
+  free(dir);
+  free(man);
+  free(tmpl);
+  return rec;
+}
+
+static uint8_t *blob_bytes(node *n, const uint8_t cid[GGM_CID_LEN], size_t *len) {
+  int fd;
+  uint64_t size;
+  assert_int_equal(ggs_blob_get(n->store, cid, 0, &fd, &size), GG_OK);
+  uint8_t *b = malloc(size + 1);
+  assert_int_equal(pread(fd, b, size, 0), (ssize_t)size);
+  close(fd);
+  *len = (size_t)size;
+  return b;
+}
+
+static int count_dir(const char *path) {
+  DIR *d = opendir(path);
+  if (!d) return 0;
+  int n = 0;
+  struct dirent *e;
+  while ((e = readdir(d)))
+    if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) n++;
+  closedir(d);
+  return n;
+}
+
+/* ---- fetch results -------------------------------------------------------------------------- */
+
+typedef struct fres {
+  int done, err, existed;
+  gg_peerid peer;
+  uint64_t bytes;
+  size_t provided, providers, nattempts;
+  ggn_market_attempt att[GGN_MARKET_MAX_ATTEMPTS];
+  char msg[768];
+} fres;
+
+static void f_done(ggn_market *m, const ggn_market_fetch_result *r, void *ud) {
+  (void)m;
+  fres *f = ud;
+  f->done = 1;
+  f->err = r->err;
+  f->existed = r->existed;
+  f->peer = r->peer;
+  f->bytes = r->bytes;
+  f->provided = r->provided;
+  f->providers = r->providers;
+  f->nattempts = r->nattempts;
+  memcpy(f->att, r->attempts, r->nattempts * sizeof(*r->attempts));
+  snprintf(f->msg, sizeof f->msg, "%s", r->msg);
+}
+
+static void provide(uv_loop_t *loop, node *n, const uint8_t cid[GGM_CID_LEN]) {
+  qres q = {0};
+  assert_int_equal(ggn_kad_provide(n->k, cid + 2, GGM_CID_LEN - 2, q_done, &q), GG_OK);
+  RUN_UNTIL(loop, q.done, 5000);
+  assert_true(q.done);
+  assert_true(q.stored > 0);
+}
+
+static int setup(void **state) {
+  (void)state;
+  root = gg_test_mkdtemp();
+  return 0;
+}
+
+static int teardown(void **state) {
+  (void)state;
+  gg_test_rmtree(root);
+  free(root);
+  return 0;
+}
+
+/* ---- tests ---------------------------------------------------------------------------------- */
+
+/* A publishes and provides; B fetches through the DHT and provides in turn; A leaves; C
+ * fetches from B. */
+static void test_fetch_through_providers(void **state) {
+  (void)state;
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  node ns[5];
+  for (int i = 0; i < 5; i++) node_start(&ns[i], &loop, i, 1, NULL);
+  join_all(&loop, ns, 5);
+  node *a = &ns[1], *b = &ns[2], *c = &ns[3];
+  size_t len;
+  uint8_t cid[GGM_CID_LEN];
+  uint8_t *rec = publish_on(a, 1, "io.t.fetched", "1.0.0", &len, cid);
+  provide(&loop, a, cid);
+
+  fres f = {0};
+  assert_int_equal(ggn_market_fetch(b->m, rec, len, NULL, 0, f_done, &f), GG_OK);
+  assert_false(f.done); /* never from inside the call */
+  RUN_UNTIL(&loop, f.done, 10000);
+  assert_true(f.done);
+  if (f.err) fail_msg("fetch: %s (%s)", f.msg, gg_strerror(f.err));
+  assert_true(gg_peerid_eq(&f.peer, ggn_host_peer_id(a->h)));
+  assert_true(f.bytes > 10000);
+  assert_true(f.provided > 0);
+  assert_int_equal(ggs_blob_has(b->store, cid), GG_OK);
+  ggs_catalog_info *info;
+  assert_int_equal(ggs_catalog_get(b->cat, "io.t.fetched", "1.0.0", &info), GG_OK);
+  assert_string_equal(info->versions[0].source, "p2p");
+  ggs_catalog_info_free(info);
+  /* the reputation saw one good transfer from a */
+  ggs_peerrep_stats rs;
+  char aid[GG_PEERID_TEXT_MAX];
+  gg_peerid_to_b58(ggn_host_peer_id(a->h), aid, sizeof aid);
+  assert_int_equal(ggs_peerrep_get(b->rep, aid, &rs), GG_OK);
+  assert_int_equal(rs.successes, 1);
+  assert_int_equal(rs.provided, 1);
+  assert_int_equal(rs.bytes, f.bytes);
+  assert_true(rs.avg_ms >= 0);
+  /* fetched again: already here, nothing transferred */
+  fres f2 = {0};
+  assert_int_equal(ggn_market_fetch(b->m, rec, len, NULL, 0, f_done, &f2), GG_OK);
+  RUN_UNTIL(&loop, f2.done, 5000);
+  assert_int_equal(f2.err, GG_OK);
+  assert_int_equal(f2.existed, 1);
+  assert_int_equal(f2.nattempts, 0);
+
+  /* the publisher goes away: c gets it from b */
+  ggn_market_close(a->m, market_closed, a);
+  ggn_kad_close(a->k, kad_closed, a);
+  ggn_host_close(a->h, host_closed, a);
+  RUN_UNTIL(&loop, a->host_closed && a->market_closed, 5000);
+  assert_true(a->market_closed);
+  fres f3 = {0};
+  assert_int_equal(ggn_market_fetch(c->m, rec, len, NULL, 0, f_done, &f3), GG_OK);
+  RUN_UNTIL(&loop, f3.done, 15000);
+  if (f3.err) fail_msg("fetch after the publisher left: %s (%s)", f3.msg, gg_strerror(f3.err));
+  assert_true(gg_peerid_eq(&f3.peer, ggn_host_peer_id(b->h)));
+  assert_true(f3.providers >= 2); /* a's provider record is still there */
+  assert_int_equal(ggs_blob_has(c->store, cid), GG_OK);
+  ggn_market_stats st;
+  ggn_market_get_stats(b->m, &st);
+  assert_int_equal(st.served, 1);
+  assert_int_equal(st.transfers, 0);
+  a->h = NULL; /* closed above */
+  node_free(a);
+  free(rec);
+  close_nodes(&loop, ns, 5);
+}
+
+/* ---- misbehaving providers ------------------------------------------------------------------- */
+
+enum { BAD_WRONG = 1, BAD_EXTRA, BAD_SIZE, BAD_SILENT, BAD_NOTFOUND };
+
+typedef struct bad {
+  int mode;
+  const uint8_t *arch;
+  size_t alen;
+  int requests;
+} bad;
+
+static void bad_msg(ggn_stream *s, const uint8_t *m, size_t n, void *ud) {
+  bad *b = ud;
+  uint8_t cid[GGM_CID_LEN];
+  assert_int_equal(ggm_fetch_req_decode(m, n, cid), GG_OK);
+  b->requests++;
+  gg_buf o;
+  gg_buf_init(&o, NULL, 1 << 24);
+  switch (b->mode) {
+  case BAD_WRONG: { /* the right size, one byte flipped */
+    ggm_fetch_hdr_encode(GGM_ST_OK, b->alen, NULL, &o);
+    size_t at = gg_buf_len(&o);
+    gg_buf_append(&o, b->arch, b->alen);
+    gg_buf_ptr(&o)[at + b->alen / 2] ^= 1;
+    break;
+  }
+  case BAD_EXTRA: /* the archive and then some */
+    ggm_fetch_hdr_encode(GGM_ST_OK, b->alen, NULL, &o);
+    gg_buf_append(&o, b->arch, b->alen);
+    gg_buf_append(&o, "garbage", 7);
+    break;
+  case BAD_SIZE: /* a header announcing more than the record's size */
+    ggm_fetch_hdr_encode(GGM_ST_OK, b->alen + 1000, NULL, &o);
+    gg_buf_append(&o, b->arch, b->alen);
+    break;
+  case BAD_NOTFOUND: ggm_fetch_hdr_encode(GGM_ST_NOT_FOUND, 0, "nope", &o); break;
+  default: gg_buf_free(&o); return; /* silent */
+  }
+  ggn_stream_write(s, gg_buf_ptr(&o), gg_buf_len(&o));
+  ggn_stream_close_write(s);
+  gg_buf_free(&o);
+}
+
+static const ggn_stream_callbacks bad_cbs = {.on_msg = bad_msg};
+
+static void bad_stream(ggn_stream *s, void *ud) {
+  ggn_stream_set_callbacks(s, &bad_cbs, ud);
+  ggn_stream_read_msgs(s, GGM_FETCH_REQ_MAX);
+}
+
+static int attempt_err(const fres *f, const node *n) {
+  for (size_t i = 0; i < f->nattempts; i++)
+    if (gg_peerid_eq(&f->att[i].peer, ggn_host_peer_id(n->h))) return f->att[i].err;
+  return 1;
+}
+
+static void test_bad_providers(void **state) {
+  (void)state;
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  ggn_market_settings ms = {.fetch_timeout = GG_MS(400)};
+  node ns[8];
+  node_start(&ns[0], &loop, 0, 1, &ms);  /* the fetcher */
+  node_start(&ns[1], &loop, 1, 1, NULL); /* the publisher, honest */
+  bad bads[5];
+  int modes[5] = {BAD_WRONG, BAD_EXTRA, BAD_SIZE, BAD_SILENT, BAD_NOTFOUND};
+  size_t len;
+  uint8_t cid[GGM_CID_LEN];
+  uint8_t *rec = publish_on(&ns[1], 1, "io.t.bad", "1.0.0", &len, cid);
+  size_t alen;
+  uint8_t *arch = blob_bytes(&ns[1], cid, &alen);
+  for (int i = 0; i < 5; i++) {
+    node_start(&ns[2 + i], &loop, 2 + i, 0, NULL);
+    bads[i] = (bad){modes[i], arch, alen, 0};
+    assert_int_equal(ggn_host_handle(ns[2 + i].h, GGM_FETCH_PROTOCOL, bad_stream, &bads[i]), GG_OK);
+  }
+  node_start(&ns[7], &loop, 7, 0, NULL); /* a peer that does not speak the protocol at all */
+  /* the fetcher knows every peer's address; the honest one comes last */
+  gg_peerid hints[7];
+  int order[7] = {2, 3, 4, 5, 6, 7, 1};
+  for (int i = 0; i < 7; i++) {
+    node *n = &ns[order[i]];
+    hints[i] = *ggn_host_peer_id(n->h);
+    gg_maddr t = n->addr;
+    assert_int_equal(ggn_host_add_addr(ns[0].h, &hints[i], &t), GG_OK);
+  }
+  fres f = {0};
+  assert_int_equal(ggn_market_fetch(ns[0].m, rec, len, hints, 7, f_done, &f), GG_OK);
+  RUN_UNTIL(&loop, f.done, 15000);
+  assert_true(f.done);
+  if (f.err) fail_msg("fetch: %s (%s)", f.msg, gg_strerror(f.err));
+  /* default max_providers is 8: all seven were tried, in the order given (none known yet) */
+  assert_int_equal(f.nattempts, 7);
+  assert_true(gg_peerid_eq(&f.peer, ggn_host_peer_id(ns[1].h)));
+  assert_int_equal(attempt_err(&f, &ns[2]), GG_EINTEGRITY);
+  assert_int_equal(attempt_err(&f, &ns[3]), GG_ETOOBIG);
+  assert_int_equal(attempt_err(&f, &ns[4]), GG_EINTEGRITY);
+  assert_int_equal(attempt_err(&f, &ns[5]), GG_ETIMEDOUT);
+  assert_int_equal(attempt_err(&f, &ns[6]), GG_ENOTFOUND);
+  assert_int_equal(attempt_err(&f, &ns[7]), GG_ENOPROTO);
+  assert_int_equal(attempt_err(&f, &ns[1]), GG_OK);
+  for (int i = 0; i < 5; i++) assert_int_equal(bads[i].requests, 1);
+  /* only the verified archive is in the store, nothing is left in tmp */
+  assert_int_equal(ggs_blob_has(ns[0].store, cid), GG_OK);
+  ggs_blob_stats bst;
+  assert_int_equal(ggs_blob_stats_get(ns[0].store, &bst), GG_OK);
+  assert_int_equal(bst.entries, 1);
+  char *tmp = gg_home_path(ns[0].home, "tmp");
+  assert_int_equal(count_dir(tmp), 0);
+  free(tmp);
+  /* reputation: bytes that do not match are punished harder than silence */
+  char id[GG_PEERID_TEXT_MAX];
+  ggs_peerrep_stats wrong, silent, good;
+  gg_peerid_to_b58(ggn_host_peer_id(ns[2].h), id, sizeof id);
+  assert_int_equal(ggs_peerrep_get(ns[0].rep, id, &wrong), GG_OK);
+  gg_peerid_to_b58(ggn_host_peer_id(ns[5].h), id, sizeof id);
+  assert_int_equal(ggs_peerrep_get(ns[0].rep, id, &silent), GG_OK);
+  gg_peerid_to_b58(ggn_host_peer_id(ns[1].h), id, sizeof id);
+  assert_int_equal(ggs_peerrep_get(ns[0].rep, id, &good), GG_OK);
+  assert_int_equal(wrong.failures, GGS_PEERREP_BAD_WEIGHT);
+  assert_int_equal(silent.failures, 1);
+  int64_t now = (int64_t)time(NULL);
+  assert_true(ggs_peerrep_score(&good, now, NULL) > ggs_peerrep_score(&silent, now, NULL));
+  assert_true(ggs_peerrep_score(&silent, now, NULL) > ggs_peerrep_score(&wrong, now, NULL));
+
+  /* a second package, served by the same peers: the good one is now tried first */
+  size_t len2;
+  uint8_t cid2[GGM_CID_LEN];
+  uint8_t *rec2 = publish_on(&ns[1], 1, "io.t.bad2", "1.0.0", &len2, cid2);
+  fres g = {0};
+  assert_int_equal(ggn_market_fetch(ns[0].m, rec2, len2, hints, 7, f_done, &g), GG_OK);
+  RUN_UNTIL(&loop, g.done, 10000);
+  assert_int_equal(g.err, GG_OK);
+  assert_int_equal(g.nattempts, 1);
+  assert_true(gg_peerid_eq(&g.att[0].peer, ggn_host_peer_id(ns[1].h)));
+
+  /* nobody has it: every candidate fails, the last error is reported, nothing stored */
+  uint8_t nocid[GGM_CID_LEN];
+  ggm_pack_cid_of((const uint8_t *)"nothing", 7, nocid);
+  fres h = {0};
+  assert_int_equal(ggn_market_fetch_cid(ns[0].m, nocid, 0, &hints[4], 1, f_done, &h), GG_OK);
+  RUN_UNTIL(&loop, h.done, 10000);
+  assert_int_equal(h.err, GG_ENOTFOUND);
+  assert_int_equal(ggs_blob_has(ns[0].store, nocid), GG_ENOTFOUND);
+  /* and with no candidate at all */
+  fres none = {0};
+  assert_int_equal(ggn_market_fetch_cid(ns[0].m, nocid, 0, NULL, 0, f_done, &none), GG_OK);
+  RUN_UNTIL(&loop, none.done, 10000);
+  assert_int_equal(none.err, GG_ENOTFOUND);
+  assert_int_equal(none.nattempts, 0);
+  assert_non_null(strstr(none.msg, "no provider"));
+  free(rec);
+  free(rec2);
+  free(arch);
+  close_nodes(&loop, ns, 8);
+}
+
+/* ---- the server's caps -------------------------------------------------------------------- */
+
+typedef struct raw {
+  ggn_stream *s;
+  int opened, closed, eof;
+  gg_buf in;
+} raw;
+
+static void raw_data(ggn_stream *s, const uint8_t *p, size_t n, void *ud) {
+  (void)s;
+  raw *r = ud;
+  gg_buf_append(&r->in, p, n);
+}
+static void raw_eof(ggn_stream *s, void *ud) {
+  (void)s;
+  ((raw *)ud)->eof = 1;
+}
+static void raw_close(ggn_stream *s, int err, void *ud) {
+  (void)s, (void)err;
+  ((raw *)ud)->closed = 1;
+}
+static const ggn_stream_callbacks raw_cbs = {
+    .on_data = raw_data, .on_eof = raw_eof, .on_close = raw_close};
+
+static void raw_opened(ggn_stream *s, int err, void *ud) {
+  raw *r = ud;
+  assert_int_equal(err, GG_OK);
+  r->s = s;
+  r->opened = 1;
+  ggn_stream_set_callbacks(s, &raw_cbs, r);
+}
+
+/* Opens a raw fetch stream from n to peer and writes body (framed) on it. */
+static void raw_request(uv_loop_t *loop, node *n, const gg_peerid *peer, raw *r,
+                        const uint8_t *body, size_t blen, int pause) {
+  memset(r, 0, sizeof(*r));
+  gg_buf_init(&r->in, NULL, 1 << 24);
+  static const char *const protos[] = {GGM_FETCH_PROTOCOL};
+  assert_int_equal(ggn_host_open_stream(n->h, peer, protos, 1, raw_opened, r), GG_OK);
+  RUN_UNTIL(loop, r->opened, 5000);
+  assert_true(r->opened);
+  if (pause) ggn_stream_pause(r->s, 1);
+  gg_buf o;
+  gg_buf_init(&o, NULL, 4096);
+  gg_lpm_write(&o, body, blen);
+  assert_true(ggn_stream_write(r->s, gg_buf_ptr(&o), gg_buf_len(&o)) >= 0);
+  gg_buf_free(&o);
+}
+
+/* The response status in what r received, -1 when no header came. */
+static int raw_status(raw *r) {
+  gg_lpm l;
+  gg_lpm_init(&l, NULL, GGM_FETCH_HDR_MAX);
+  size_t used;
+  const uint8_t *m;
+  size_t mlen;
+  int st = -1;
+  if (gg_lpm_read(&l, gg_buf_ptr(&r->in), gg_buf_len(&r->in), &used, &m, &mlen) == GG_OK) {
+    ggm_fetch_hdr h;
+    if (ggm_fetch_hdr_decode(m, mlen, &h) == GG_OK) st = h.status;
+  }
+  gg_lpm_free(&l);
+  return st;
+}
+
+static void test_server_caps(void **state) {
+  (void)state;
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  bulk = 1500000; /* more than a Yamux window: a transfer to a paused reader stays open */
+  ggn_market_settings ms = {.max_transfers_per_peer = 1, .rate_per_sec = 0.01, .rate_burst = 4};
+  node ns[2];
+  node_start(&ns[0], &loop, 0, 1, &ms); /* the server */
+  node_start(&ns[1], &loop, 1, 0, NULL);
+  gg_maddr t = ns[0].addr;
+  assert_int_equal(ggn_host_add_addr(ns[1].h, ggn_host_peer_id(ns[0].h), &t), GG_OK);
+  size_t len;
+  uint8_t cid[GGM_CID_LEN];
+  uint8_t *rec = publish_on(&ns[0], 1, "io.t.caps", "1.0.0", &len, cid);
+  gg_buf req;
+  gg_buf_init(&req, NULL, 256);
+  assert_int_equal(ggm_fetch_req_encode(cid, &req), GG_OK);
+  /* the body without its one-byte length prefix */
+  const uint8_t *body = gg_buf_ptr(&req) + 1;
+  size_t blen = gg_buf_len(&req) - 1;
+  const gg_peerid *srv = ggn_host_peer_id(ns[0].h);
+  /* 1: a reader that does not read keeps its transfer open */
+  raw r1, r2, r3, r4, r5;
+  raw_request(&loop, &ns[1], srv, &r1, body, blen, 1);
+  ggn_market_stats st;
+  for (int i = 0; i < 100; i++) {
+    ggn_market_get_stats(ns[0].m, &st);
+    if (st.transfers == 1) break;
+    run_once(&loop);
+  }
+  assert_int_equal(st.transfers, 1);
+  /* 2: the same peer again: busy */
+  raw_request(&loop, &ns[1], srv, &r2, body, blen, 0);
+  RUN_UNTIL(&loop, r2.eof, 5000);
+  assert_int_equal(raw_status(&r2), GGM_ST_BUSY);
+  /* 3: a malformed request */
+  raw_request(&loop, &ns[1], srv, &r3, (const uint8_t *)"\x0a\x03xyz", 5, 0);
+  RUN_UNTIL(&loop, r3.eof, 5000);
+  assert_int_equal(raw_status(&r3), GGM_ST_BAD_REQUEST);
+  /* 4: the burst of 4 is spent (r1, r2, r3, r4): the fifth is rate limited */
+  ggn_stream_pause(r1.s, 0);
+  RUN_UNTIL(&loop, r1.eof, 5000);
+  assert_int_equal(raw_status(&r1), GGM_ST_OK);
+  raw_request(&loop, &ns[1], srv, &r4, body, blen, 0);
+  RUN_UNTIL(&loop, r4.eof, 5000);
+  assert_int_equal(raw_status(&r4), GGM_ST_OK);
+  raw_request(&loop, &ns[1], srv, &r5, body, blen, 0);
+  RUN_UNTIL(&loop, r5.eof, 5000);
+  assert_int_equal(raw_status(&r5), GGM_ST_RATE_LIMITED);
+  ggn_market_get_stats(ns[0].m, &st);
+  assert_int_equal(st.served, 2);
+  assert_int_equal(st.refused_busy, 1);
+  assert_int_equal(st.refused_rate, 1);
+  assert_int_equal(st.transfers, 0);
+  raw *rs[] = {&r1, &r2, &r3, &r4, &r5};
+  for (int i = 0; i < 5; i++) {
+    if (!rs[i]->closed) ggn_stream_close_write(rs[i]->s);
+  }
+  RUN_UNTIL(&loop, r1.closed && r2.closed && r3.closed && r4.closed && r5.closed, 5000);
+  for (int i = 0; i < 5; i++) gg_buf_free(&rs[i]->in);
+  gg_buf_free(&req);
+  free(rec);
+  bulk = 200000;
+  close_nodes(&loop, ns, 2);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(test_fetch_through_providers, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_bad_providers, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_server_caps, setup, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

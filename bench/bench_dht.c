@@ -1,16 +1,26 @@
 /*
- * DHT on real nodes: N nodes of our full stack (TCP + Noise + Yamux + Identify + Ping) on
- * loopback, spread over worker processes by the harness (bench/support/harness.h,
- * docs/harness.md), with 0 ms and 25 ms one-way injected delay.
+ * The Kademlia DHT on real nodes: N nodes of our full stack (TCP + Noise + Yamux + Identify +
+ * Ping + Kad) on loopback, spread over worker processes by the harness
+ * (bench/support/harness.h, docs/harness.md), with 0 ms and 25 ms one-way delay injected on
+ * every node (a round trip between two nodes costs twice the delay).
  *
  * Per configuration (N, delay), on a fresh network:
- *   conn    - node i dials node 0: TCP + Noise + Yamux until upgraded (what every new
- *             connection costs before the first request);
- *   ping    - a ping to a random node not yet connected (dial + upgrade + ping), then a
- *             second ping to the same node on the open connection (one round trip);
- *   memory  - worker RSS growth and heap in use, per node.
+ *   rtt      ping on an open connection (a new stream: multistream-select + ping);
+ *   conn     a new connection: TCP + Noise + Yamux until upgraded;
+ *   build    nodes 1..N-1 join through one of B bootstrap nodes, 8 at a time (each join:
+ *            dial, self-lookup); then every node refreshes once (the settled network);
+ *   put      records from random nodes;  get: each record from another random node;
+ *   lookup   find-peer of a random node from a random node (ends when found);
+ *   join     J new nodes join the full network one at a time: the bootstrap time;
+ *   memory   RSS growth and heap in use per node, connections per node.
+ * Latencies are p50/p99/max over the operations; rounds and messages (requests sent) per
+ * operation come from the core's query statistics (ggp_kad_result).
+ *
+ * Then the OpenDHT baseline at the same N (bench/opendht/opendht_bench.py, 0 ms delay): get
+ * latency, next to ours and the ratio. Skipped with a note when python3-opendht is missing.
  *
  *   bench_dht [--quick] [--json FILE] [--nodes N[,N...]] [--delays MS[,MS...]] [--ops K]
+ *             [--no-opendht]
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,10 +35,20 @@ typedef struct opts {
   size_t nnodes;
   double delays[8];
   size_t ndelays;
-  unsigned ops;  /* operations of each kind per configuration */
-  unsigned conc; /* operations in flight */
+  unsigned ops;   /* operations of each kind per configuration */
+  unsigned joins; /* new nodes joining the full network, one at a time */
+  unsigned conc;  /* operations in flight */
   unsigned min_workers;
+  unsigned max_conns;
+  int opendht;
+  const char *self;
 } opts;
+
+/* Figures kept for the comparison with OpenDHT: our get p50 at 0 ms per N. */
+typedef struct ours {
+  unsigned n;
+  double get_p50, get_p99;
+} ours;
 
 static uint64_t rng = 88172645463325252ull;
 static unsigned rnd(unsigned n) {
@@ -37,78 +57,177 @@ static unsigned rnd(unsigned n) {
 }
 
 static void free_ops(bh_op *ops, size_t n) {
-  for (size_t i = 0; i < n; i++) bh_op_clear(&ops[i]);
+  for (size_t i = 0; ops && i < n; i++) bh_op_clear(&ops[i]);
   free(ops);
 }
 
-static void row_summary(bench_row *row, const bh_op *ops, size_t n) {
+static bench_row *row_lat(bench_report *rep, const char *what, unsigned n, double delay,
+                          const bh_op *ops, size_t k, int kad) {
+  char name[96];
+  snprintf(name, sizeof name, "%s/N=%u/%gms", what, n, delay);
+  bench_row *row = bench_row_add(rep, name);
   bh_summary s;
-  bh_summarize(ops, n, &s);
-  bench_row_num(row, "n", (double)s.n);
-  bench_row_num(row, "success_%", s.n ? 100.0 * s.ok / s.n : 0);
+  bh_summarize(ops, k, &s);
+  bench_row_num(row, "ops", (double)s.n);
+  bench_row_num(row, "ok_%", s.n ? 100.0 * s.ok / s.n : 0);
   bench_row_num(row, "p50_ms", s.p50);
   bench_row_num(row, "p99_ms", s.p99);
   bench_row_num(row, "max_ms", s.max);
+  if (kad) {
+    bench_row_num(row, "rounds", bh_mean_field(ops, k, "rounds"));
+    bench_row_num(row, "msgs", bh_mean_field(ops, k, "requests"));
+    bench_row_num(row, "fail/op", bh_mean_field(ops, k, "failures"));
+  }
+  return row;
 }
 
-/* One configuration on a fresh network. Returns 0, or -1 after printing a harness failure. */
-static int run_config(bench_report *rep, const opts *o, unsigned n, double delay) {
+/* Prints the first failure of a batch (what went wrong is worth a line on stderr). */
+static void first_failure(const char *what, const bh_op *ops, size_t k) {
+  for (size_t i = 0; i < k; i++)
+    if (ops[i].done && !ops[i].ok) {
+      fprintf(stderr, "bench_dht: %s: e.g. '%.80s' -> %s\n", what, ops[i].line, ops[i].fields);
+      return;
+    }
+}
+
+static int boot_cmd(bh *h, bh_op *op, unsigned node, unsigned nboot) {
+  unsigned b = rnd(nboot);
+  if (b == node) b = (b + 1) % nboot;
+  return bh_op_init(op, node, "bootstrap %u %s/p2p/%s", node, bh_addr(h, b), bh_peer(h, b));
+}
+
+/* One configuration on a fresh network. 0, or -1 after printing a harness failure. */
+static int run_config(bench_report *rep, const opts *o, unsigned n, double delay, ours *our) {
   bh *h;
-  bh_config cfg = {.nodes = n, .min_workers = o->min_workers};
+  unsigned total = n + o->joins;
+  bh_config cfg = {.nodes = total, .min_workers = o->min_workers, .fds_per_node = o->max_conns + 2};
   if (bh_new(&h, &cfg) != 0) return -1;
   int rv = -1;
-  char name[64];
   bh_op *ops = NULL;
   size_t k = 0;
-  if (bh_set(h, "delay_ms=%g log=error", delay) != 0 || bh_start(h, n) != 0) goto out;
+  double t0;
+  unsigned nboot = n < 8 ? 1 : n < 100 ? 2 : n / 50; /* bootstrap nodes */
+  if (nboot > 20) nboot = 20;
+  if (bh_set(h, "delay_ms=%g log=error kad=1 max_conns=%u high_water=%u low_water=%u", delay,
+             o->max_conns, o->max_conns * 3 / 4, o->max_conns / 2) != 0 ||
+      bh_start(h, n) != 0)
+    goto out;
 
-  /* conn: every node but 0 dials node 0 */
-  k = n - 1;
-  ops = calloc(k ? k : 1, sizeof(*ops));
-  for (unsigned i = 1; i < n; i++)
-    bh_op_init(&ops[i - 1], i, "connect %u %s %s", i, bh_peer(h, 0), bh_addr(h, 0));
+  /* rtt and conn: node i pings node i+1 (a new connection), then again (open) */
+  k = n - 1 < o->ops ? n - 1 : o->ops;
+  ops = calloc(k, sizeof(*ops));
+  for (unsigned i = 0; i < k; i++)
+    bh_op_init(&ops[i], i + 1, "connect %u %s %s", i + 1, bh_peer(h, (i + 2) % n),
+               bh_addr(h, (i + 2) % n));
   if (bh_run(h, ops, k, o->conc, 120) != 0) goto out;
-  snprintf(name, sizeof name, "conn/N=%u/delay=%gms", n, delay);
-  bench_row *row = bench_row_add(rep, name);
-  row_summary(row, ops, k);
+  row_lat(rep, "conn", n, delay, ops, k, 0);
+  for (unsigned i = 0; i < k; i++) {
+    bh_op_clear(&ops[i]);
+    bh_op_init(&ops[i], i + 1, "ping %u %s %s", i + 1, bh_peer(h, (i + 2) % n),
+               bh_addr(h, (i + 2) % n));
+  }
+  if (bh_run(h, ops, k, o->conc, 120) != 0) goto out;
+  row_lat(rep, "rtt", n, delay, ops, k, 0);
   free_ops(ops, k);
 
-  /* ping: random pairs, first on a new connection, then again on it */
+  /* build: the bootstrap nodes join through node 0, the others through a random one */
+  k = n - 1;
+  ops = calloc(k ? k : 1, sizeof(*ops));
+  for (unsigned i = 1; i < n; i++) boot_cmd(h, &ops[i - 1], i, i < nboot ? i : nboot);
+  t0 = bh_now_s();
+  if (bh_run(h, ops, nboot > 1 ? nboot - 1 : 0, 1, 120) != 0 ||
+      bh_run(h, ops + (nboot - 1), k - (nboot - 1), o->conc, 60 + n * 0.5) != 0)
+    goto out;
+  double build_s = bh_now_s() - t0;
+  first_failure("build", ops, k);
+  bench_row *row = row_lat(rep, "build-join", n, delay, ops, k, 1);
+  bench_row_num(row, "wall_s", build_s);
+  bench_row_num(row, "rt_size", bh_mean_field(ops, k, "rt"));
+  free_ops(ops, k);
+  /* settle: every node refreshes once from its routing table (the core would do it within
+   * its refresh interval; joining nodes filled the early nodes' tables only partly) */
+  k = n;
+  ops = calloc(k, sizeof(*ops));
+  for (unsigned i = 0; i < n; i++) bh_op_init(&ops[i], i, "bootstrap %u", i);
+  t0 = bh_now_s();
+  if (bh_run(h, ops, k, o->conc, 60 + n * 0.5) != 0) goto out;
+  row = row_lat(rep, "settle", n, delay, ops, k, 1);
+  bench_row_num(row, "wall_s", bh_now_s() - t0);
+  bench_row_num(row, "rt_size", bh_mean_field(ops, k, "rt"));
+  free_ops(ops, k);
+
+  /* put, then get each record from another node */
   k = o->ops;
   ops = calloc(k, sizeof(*ops));
-  bh_op *again = calloc(k, sizeof(*again));
+  unsigned *writer = calloc(k, sizeof(*writer));
   for (unsigned i = 0; i < k; i++) {
-    unsigned a = 1 + rnd(n - 1), b = 1 + rnd(n - 1);
-    if (a == b) b = b + 1 < n ? b + 1 : 1;
-    bh_op_init(&ops[i], a, "ping %u %s %s", a, bh_peer(h, b), bh_addr(h, b));
-    bh_op_init(&again[i], a, "ping %u %s %s", a, bh_peer(h, b), bh_addr(h, b));
+    writer[i] = rnd(n);
+    bh_op_init(&ops[i], writer[i], "put %u /bench/key-%u value-%u-%u", writer[i], i, i, n);
   }
-  if (bh_run(h, ops, k, o->conc, 120) != 0 || bh_run(h, again, k, o->conc, 120) != 0) {
-    free_ops(again, k);
+  if (bh_run(h, ops, k, o->conc, 60 + k * 2.0) != 0) {
+    free(writer);
     goto out;
   }
-  snprintf(name, sizeof name, "ping-new/N=%u/delay=%gms", n, delay);
-  row_summary(bench_row_add(rep, name), ops, k);
-  snprintf(name, sizeof name, "ping-open/N=%u/delay=%gms", n, delay);
-  row_summary(bench_row_add(rep, name), again, k);
-  free_ops(again, k);
+  first_failure("put", ops, k);
+  row = row_lat(rep, "put", n, delay, ops, k, 1);
+  bench_row_num(row, "stored", bh_mean_field(ops, k, "stored"));
+  for (unsigned i = 0; i < k; i++) {
+    unsigned r = rnd(n);
+    if (r == writer[i]) r = (r + 1) % n;
+    bh_op_clear(&ops[i]);
+    bh_op_init(&ops[i], r, "get %u /bench/key-%u value-%u-%u", r, i, i, n);
+  }
+  free(writer);
+  if (bh_run(h, ops, k, o->conc, 60 + k * 2.0) != 0) goto out;
+  first_failure("get", ops, k);
+  row_lat(rep, "get", n, delay, ops, k, 1);
+  if (delay == 0) {
+    bh_summary s;
+    bh_summarize(ops, k, &s);
+    our->n = n;
+    our->get_p50 = s.p50;
+    our->get_p99 = s.p99;
+  }
+
+  /* lookup: find-peer of a random other node */
+  for (unsigned i = 0; i < k; i++) {
+    unsigned a = rnd(n), b = rnd(n);
+    if (a == b) b = (b + 1) % n;
+    bh_op_clear(&ops[i]);
+    bh_op_init(&ops[i], a, "findpeer %u %s", a, bh_peer(h, b));
+  }
+  if (bh_run(h, ops, k, o->conc, 60 + k * 2.0) != 0) goto out;
+  first_failure("lookup", ops, k);
+  row_lat(rep, "lookup", n, delay, ops, k, 1);
+  free_ops(ops, k);
+
+  /* join: new nodes bootstrap into the full network, one at a time */
+  k = o->joins;
+  if (bh_start(h, k) != 0) goto out;
+  ops = calloc(k, sizeof(*ops));
+  for (unsigned i = 0; i < k; i++) boot_cmd(h, &ops[i], n + i, nboot);
+  if (bh_run(h, ops, k, 1, 60 + k * 10.0) != 0) goto out;
+  first_failure("join", ops, k);
+  row = row_lat(rep, "join", n, delay, ops, k, 1);
+  bench_row_num(row, "rt_size", bh_mean_field(ops, k, "rt"));
   free_ops(ops, k);
   ops = NULL;
 
   bh_stats st;
   if (bh_stats_get(h, &st) != 0) goto out;
-  snprintf(name, sizeof name, "memory/N=%u/delay=%gms", n, delay);
+  char name[96];
+  snprintf(name, sizeof name, "memory/N=%u/%gms", n, delay);
   row = bench_row_add(rep, name);
-  bench_row_num(row, "n", st.nodes);
+  bench_row_num(row, "nodes", st.nodes);
   bench_row_num(row, "workers", bh_workers(h));
-  bench_row_num(row, "rss_KiB/node", (st.rss_kb - st.rss_kb0) / st.nodes);
-  bench_row_num(row, "heap_KiB/node", (st.heap - st.heap0) / 1024.0 / st.nodes);
+  bench_row_num(row, "rss_MiB/node", (st.rss_kb - st.rss_kb0) / 1024.0 / st.nodes);
+  bench_row_num(row, "heap_MiB/node", (st.heap - st.heap0) / 1048576.0 / st.nodes);
   bench_row_num(row, "conns/node", st.open / st.nodes);
   bench_row_num(row, "fds_max_worker", st.max_fds_worker);
   rv = 0;
 out:
   if (rv != 0) fprintf(stderr, "bench_dht: N=%u delay=%g ms: %s\n", n, delay, bh_error(h));
-  if (ops) free_ops(ops, k);
+  free_ops(ops, k);
   bh_free(h);
   return rv;
 }
@@ -126,11 +245,12 @@ int main(int argc, char **argv) {
   int rc = bh_worker_main(argc, argv);
   if (rc >= 0) return rc;
   bench_report *rep = bench_report_new("dht", argc, argv);
-  opts o = {.ops = 200, .conc = 8};
+  opts o = {.ops = 200, .joins = 20, .conc = 8, .max_conns = 256, .opendht = 1};
   static const unsigned full[] = {10, 50, 100, 500, 1000};
   if (bench_quick(rep)) {
     o.nodes[o.nnodes++] = 16;
     o.ops = 20;
+    o.joins = 4;
     o.min_workers = 2;
   } else {
     for (size_t i = 0; i < sizeof full / sizeof full[0]; i++) o.nodes[o.nnodes++] = full[i];
@@ -146,18 +266,23 @@ int main(int argc, char **argv) {
       o.ndelays = parse_list(argv[++i], o.delays, 8);
     } else if (!strcmp(argv[i], "--ops") && i + 1 < argc) {
       o.ops = (unsigned)atoi(argv[++i]);
+    } else if (!strcmp(argv[i], "--no-opendht")) {
+      o.opendht = 0;
     }
   }
-  bench_note(rep, "real nodes on 127.0.0.1 (TCP + Noise + Yamux), one-way delay injected in user "
-                  "space on every node, so a round trip costs 2x the delay");
+  bench_note(rep, "real nodes on 127.0.0.1 (TCP + Noise + Yamux + Kad), one-way delay injected "
+                  "on every node: a round trip costs 2x the delay; %u operations of each kind, "
+                  "%u in flight; msgs = requests sent per operation",
+             o.ops, o.conc);
   double la[3];
   if (getloadavg(la, 3) == 3)
     bench_note(rep, "load average at start: %.2f %.2f %.2f (%ld cores)", la[0], la[1], la[2],
                sysconf(_SC_NPROCESSORS_ONLN));
+  ours our[16] = {{0}};
   int fail = 0;
   for (size_t d = 0; d < o.ndelays && !fail; d++)
     for (size_t i = 0; i < o.nnodes && !fail; i++)
-      if (o.nodes[i] >= 2) fail = run_config(rep, &o, o.nodes[i], o.delays[d]) != 0;
+      if (o.nodes[i] >= 2) fail = run_config(rep, &o, o.nodes[i], o.delays[d], &our[i]) != 0;
   bench_report_finish(rep);
   return fail ? 1 : 0;
 }

@@ -65,7 +65,7 @@ struct bh {
   char err[1024];
 };
 
-static double now_s(void) {
+double bh_now_s(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + ts.tv_nsec / 1e9;
@@ -319,7 +319,7 @@ static int engine(bh *h, eng_op *eo, size_t n, unsigned conc, double timeout_s) 
     eo[i].op->done = eo[i].op->ok = 0;
     eo[i].op->ms = -1;
   }
-  double deadline = now_s() + timeout_s;
+  double deadline = bh_now_s() + timeout_s;
   struct pollfd pf[BH_MAX_WORKERS];
   while (pending > 0) {
     while (next < n && inflight < conc) {
@@ -331,7 +331,7 @@ static int engine(bh *h, eng_op *eo, size_t n, unsigned conc, double timeout_s) 
     }
     for (unsigned i = 0; i < h->nworkers; i++)
       if (h->w[i].outlen > h->w[i].outoff && flush_worker(h, i) != 0) return -1;
-    double left = deadline - now_s();
+    double left = deadline - bh_now_s();
     if (left <= 0) {
       const char *first = NULL;
       size_t late = 0;
@@ -684,7 +684,7 @@ void bh_free(bh *h) {
     clear_ops(ops, h->nworkers);
   }
   for (unsigned i = 0; i < h->nworkers; i++) close(h->w[i].fd); /* EOF: workers exit */
-  double deadline = now_s() + 10;
+  double deadline = bh_now_s() + 10;
   for (unsigned i = 0; i < h->nworkers; i++) {
     bh_worker *w = &h->w[i];
     int st;
@@ -697,7 +697,7 @@ void bh_free(bh *h) {
                   st);
         break;
       }
-      if (now_s() > deadline) {
+      if (bh_now_s() > deadline) {
         fprintf(stderr, "harness: worker %u (pid %d) did not exit; killing it\n", i, (int)w->pid);
         kill(w->pid, SIGKILL);
         waitpid(w->pid, &st, 0);

@@ -50,6 +50,9 @@ int bh_new(bh **out, const bh_config *cfg);
  * otherwise returns -1 at once. Call first thing in main. */
 int bh_worker_main(int argc, char **argv);
 
+/* Monotonic clock in seconds (wall time of phases). */
+double bh_now_s(void);
+
 /* Quits every worker (nodes close with GoAway), waits up to 20 s, kills stragglers, reaps. */
 void bh_free(bh *h);
 

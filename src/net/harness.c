@@ -154,15 +154,20 @@ int hw_parse_peer_addr(const char *peer, const char *addr, gg_peerid *id, gg_mad
 static void node_closed(void *ud) {
   hw_node *n = ud;
   hw *w = n->w;
+  if (--n->closes > 0) return;
   if (w->nodes[n->idx] == n) w->nodes[n->idx] = NULL;
   free(n);
   w->live--;
   maybe_finish(w);
 }
 
+/* Services close first (they reset their streams), then the host; the node is freed when
+ * every close callback has come. */
 static void node_close(hw_node *n) {
   if (n->closing) return;
   n->closing = 1;
+  n->closes = 1 + (n->kad != NULL);
+  if (n->kad) hw_kad_close(n, node_closed);
   ggn_host_close(n->h, node_closed, n);
 }
 
@@ -210,6 +215,8 @@ static int parse_ms(const char *s, gg_ts *v) {
 static int set_one(hw *w, const char *k, const char *v) {
   hw_settings *st = &w->st;
   uint64_t u;
+  int rv = hw_kad_set(st, k, v);
+  if (rv != GG_ENOTFOUND) return rv;
   if (!strcmp(k, "seed")) return parse_u64(v, &st->seed);
   if (!strcmp(k, "delay_ms")) return parse_ms(v, &st->latency.delay_ns);
   if (!strcmp(k, "spread_ms")) return parse_ms(v, &st->latency.spread_ns);
@@ -323,6 +330,12 @@ static void cmd_start(hw_op *op, int argc, char **argv) {
   }
   w->nodes[idx] = n;
   w->live++;
+  /* services register their protocols before the node listens, so identify lists them */
+  if ((rv = hw_kad_attach(n, &w->st)) != GG_OK) {
+    node_close(n);
+    hw_reply_err(op, rv, "kad service");
+    return;
+  }
   gg_maddr la;
   static const char any[] = "/ip4/127.0.0.1/tcp/0";
   gg_maddr_parse(&la, any, sizeof any - 1);
@@ -456,16 +469,22 @@ static void cmd_quit(hw_op *op, int argc, char **argv) {
   stop_all(w);
 }
 
-/* The command table (git's {name, fn, flags} shape). node: argv[1] names a live node. */
-static const struct {
-  const char *name;
-  hw_cmd_fn fn;
-  int node;
-} cmds[] = {
+/* The process and host commands; service commands come from their own tables. */
+static const hw_cmd core_cmds[] = {
     {"set", cmd_set, 0},       {"start", cmd_start, 0},     {"stop", cmd_stop, 1},
     {"addr", cmd_addr, 1},     {"connect", cmd_connect, 1}, {"ping", cmd_ping, 1},
     {"nstats", cmd_nstats, 1}, {"stats", cmd_stats, 0},     {"quit", cmd_quit, 0},
+    {NULL, NULL, 0},
 };
+
+static const hw_cmd *const tables[] = {core_cmds, hw_kad_cmds};
+
+static const hw_cmd *find_cmd(const char *name) {
+  for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++)
+    for (const hw_cmd *c = tables[t]; c->name; c++)
+      if (!strcmp(c->name, name)) return c;
+  return NULL;
+}
 
 static void dispatch(hw *w, char *line) {
   char *argv[HW_MAX_ARGS + 1];
@@ -488,19 +507,19 @@ static void dispatch(hw *w, char *line) {
     hw_reply_err(op, GG_ESTATE, "worker is stopping");
     return;
   }
-  for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
-    if (strcmp(cmds[i].name, argv[1])) continue;
-    if (cmds[i].node) {
-      op->n = argc > 2 ? node_get(w, argv[2]) : NULL;
-      if (!op->n) {
-        hw_reply_err(op, GG_ENOTFOUND, "no node '%s' in this worker", argc > 2 ? argv[2] : "");
-        return;
-      }
-    }
-    cmds[i].fn(op, argc - 1, argv + 1);
+  const hw_cmd *c = find_cmd(argv[1]);
+  if (!c) {
+    hw_reply_err(op, GG_EINVAL, "unknown command '%s'", argv[1]);
     return;
   }
-  hw_reply_err(op, GG_EINVAL, "unknown command '%s'", argv[1]);
+  if (c->node) {
+    op->n = argc > 2 ? node_get(w, argv[2]) : NULL;
+    if (!op->n) {
+      hw_reply_err(op, GG_ENOTFOUND, "no node '%s' in this worker", argc > 2 ? argv[2] : "");
+      return;
+    }
+  }
+  c->fn(op, argc - 1, argv + 1);
 }
 
 /* ---- input and life cycle ------------------------------------------------------------ */

@@ -16,6 +16,7 @@
 
 #include "ggen/buf.h"
 #include "ggen/host.h"
+#include "ggen/kad_service.h"
 #include "ggen/key.h"
 #include "ggen/log.h"
 #include "ggen/multiaddr.h"
@@ -34,6 +35,12 @@ typedef struct hw_settings {
   uint32_t max_conns, high_water, low_water;
   gg_ts trim_grace, dial_timeout;
   int log_level;
+  /* Kademlia (src/net/harness_kad.c) */
+  int kad;                 /* 1: nodes run the kad service */
+  int kad_client, kad_no_protect;
+  size_t kad_k, kad_alpha; /* 0: the core's defaults */
+  gg_ts kad_req_timeout;
+  char kad_proto[64];      /* "": the default protocol id */
 } hw_settings;
 
 typedef struct hw_node {
@@ -42,6 +49,9 @@ typedef struct hw_node {
   ggn_host *h;
   gg_keypair key;
   int closing; /* ggn_host_close was called; freed in its on_closed */
+  int closes;  /* close callbacks still to come (host, services) */
+  ggn_kad *kad;         /* NULL unless started with kad=1 */
+  struct hw_kop *kops;  /* kad operations in flight */
 } hw_node;
 
 /* One command being executed: its tag and start time. */
@@ -55,6 +65,24 @@ typedef struct hw_op {
 /* A command handler: argv[0] is the command name; n is the node of argv[1] when the table
  * entry says the command addresses a node. It must reply to op (now or later). */
 typedef void (*hw_cmd_fn)(hw_op *op, int argc, char **argv);
+
+/* A command table entry (git's {name, fn, flags} shape). node: argv[1] names a live node. */
+typedef struct hw_cmd {
+  const char *name;
+  hw_cmd_fn fn;
+  int node;
+} hw_cmd;
+
+/* ---- Kademlia (harness_kad.c) ---- */
+/* Parses a kad_* setting; GG_ENOTFOUND when k is not one, GG_EINVAL for a bad value. */
+int hw_kad_set(hw_settings *st, const char *k, const char *v);
+/* Starts the kad service on a new node when st->kad (before it listens). GG_OK or its error. */
+int hw_kad_attach(hw_node *n, const hw_settings *st);
+/* Answers the node's pending kad operations (GG_ECANCELED) and closes its service;
+ * on_closed(n) follows from the loop. */
+void hw_kad_close(hw_node *n, void (*on_closed)(void *ud));
+/* The kad commands, terminated by a NULL name. */
+extern const hw_cmd hw_kad_cmds[];
 
 /* Replies "TAG ok <fields>" (fields printf-formatted, may be empty) and frees op. */
 void hw_reply_ok(hw_op *op, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

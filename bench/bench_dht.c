@@ -22,9 +22,13 @@
  *   bench_dht [--quick] [--json FILE] [--nodes N[,N...]] [--delays MS[,MS...]] [--ops K]
  *             [--no-opendht]
  */
+#include <jansson.h>
+#include <libgen.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "report.h"
@@ -232,6 +236,77 @@ out:
   return rv;
 }
 
+/* bench/opendht/opendht_bench.py: $GGEN_SOURCE_DIR, else next to the build directory that
+ * holds this program (build/bench_dht -> bench/opendht/), else the working directory. */
+static int find_script(char *out, size_t cap) {
+  const char *rel = "bench/opendht/opendht_bench.py";
+  const char *env = getenv("GGEN_SOURCE_DIR");
+  if (env && snprintf(out, cap, "%s/%s", env, rel) < (int)cap && access(out, R_OK) == 0) return 0;
+  char exe[PATH_MAX];
+  ssize_t k = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (k > 0) {
+    exe[k] = 0;
+    char *dir = dirname(dirname(exe));
+    if (snprintf(out, cap, "%s/%s", dir, rel) < (int)cap && access(out, R_OK) == 0) return 0;
+  }
+  if (snprintf(out, cap, "%s", rel) < (int)cap && access(out, R_OK) == 0) return 0;
+  return -1;
+}
+
+/* The OpenDHT baseline at n nodes (0 ms delay), next to our get at 0 ms. Returns 0, or -1
+ * when it could not run (noted in the report; the benchmark goes on). */
+static int run_opendht(bench_report *rep, const opts *o, const ours *our) {
+  char script[PATH_MAX], cmd[PATH_MAX + 256];
+  if (find_script(script, sizeof script) != 0) {
+    bench_note(rep, "OpenDHT baseline skipped: bench/opendht/opendht_bench.py not found "
+                    "(set GGEN_SOURCE_DIR)");
+    return -1;
+  }
+  const char *py = getenv("GGEN_PYTHON") ? getenv("GGEN_PYTHON") : "/usr/bin/python3";
+  snprintf(cmd, sizeof cmd, "'%s' '%s' --nodes %u --ops %u --conc %u", py, script, our->n,
+           o->ops, o->conc);
+  fflush(NULL);
+  FILE *f = popen(cmd, "r");
+  char buf[8192];
+  size_t len = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+  int st = f ? pclose(f) : -1;
+  buf[len] = 0;
+  if (st != 0) {
+    if (WIFEXITED(st) && WEXITSTATUS(st) == 2)
+      bench_note(rep, "OpenDHT baseline skipped: python3-opendht is not installed "
+                      "(scripts/setup.sh installs it)");
+    else
+      bench_note(rep, "OpenDHT baseline at N=%u failed (status %d): see stderr", our->n, st);
+    return -1;
+  }
+  json_error_t je;
+  json_t *j = json_loads(buf, 0, &je);
+  if (!j) {
+    bench_note(rep, "OpenDHT baseline at N=%u printed no JSON", our->n);
+    return -1;
+  }
+  double ops = json_number_value(json_object_get(j, "ops"));
+  double ok = json_number_value(json_object_get(j, "get_ok"));
+  json_t *g = json_object_get(j, "get_ms");
+  double p50 = json_number_value(json_object_get(g, "p50"));
+  double p99 = json_number_value(json_object_get(g, "p99"));
+  char name[96];
+  snprintf(name, sizeof name, "opendht-get/N=%u/0ms", our->n);
+  bench_row *row = bench_row_add(rep, name);
+  bench_row_num(row, "ops", ops);
+  bench_row_num(row, "ok_%", ops > 0 ? 100.0 * ok / ops : 0);
+  bench_row_num(row, "p50_ms", p50);
+  bench_row_num(row, "p99_ms", p99);
+  bench_row_num(row, "max_ms", json_number_value(json_object_get(g, "max")));
+  bench_row_num(row, "ours_p50_ms", our->get_p50);
+  bench_row_num(row, "ours/theirs_p50", p50 > 0 ? our->get_p50 / p50 : 0);
+  bench_row_num(row, "ours/theirs_p99", p99 > 0 ? our->get_p99 / p99 : 0);
+  bench_row_num(row, "rss_MiB/node", json_number_value(json_object_get(j, "rss_kib_per_node")) / 1024.0);
+  bench_row_num(row, "workers", json_number_value(json_object_get(j, "procs")));
+  json_decref(j);
+  return 0;
+}
+
 static size_t parse_list(const char *s, double *out, size_t cap) {
   size_t n = 0;
   for (char *end; *s && n < cap; s = *end ? end + 1 : end) {
@@ -278,11 +353,15 @@ int main(int argc, char **argv) {
   if (getloadavg(la, 3) == 3)
     bench_note(rep, "load average at start: %.2f %.2f %.2f (%ld cores)", la[0], la[1], la[2],
                sysconf(_SC_NPROCESSORS_ONLN));
-  ours our[16] = {{0}};
+  ours our[16];
+  memset(our, 0, sizeof our);
   int fail = 0;
   for (size_t d = 0; d < o.ndelays && !fail; d++)
     for (size_t i = 0; i < o.nnodes && !fail; i++)
       if (o.nodes[i] >= 2) fail = run_config(rep, &o, o.nodes[i], o.delays[d], &our[i]) != 0;
+  /* the baseline, where our 0 ms figures exist */
+  for (size_t i = 0; i < o.nnodes && !fail && o.opendht; i++)
+    if (our[i].n && run_opendht(rep, &o, &our[i]) != 0) break;
   bench_report_finish(rep);
   return fail ? 1 : 0;
 }

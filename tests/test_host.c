@@ -662,7 +662,7 @@ static void test_optimistic_select(void **state) {
   (void)state;
   uv_loop_t loop;
   uv_loop_init(&loop);
-  ht_node n[3];
+  ht_node n[6];
   ggn_host_settings eager = ht_base_settings();
   eager.eager_select = 1;
   ht_node_start(&n[0], &loop, NULL, 61);
@@ -689,10 +689,38 @@ static void test_optimistic_select(void **state) {
   assert_int_equal(full.remote_streams_at_open, 2);
   assert_string_equal(ggn_stream_protocol(full.s), ECHO_P);
   ggn_stream_reset(full.s);
+  /* GGN_OPEN_OPTIMISTIC: to a peer not identified yet (no connection at all), the stream is
+   * handed over before the remote has seen it; to one that does not serve the protocol, the
+   * refusal ends the stream with GG_ENOPROTO */
+  ht_node *m = &n[3], *m2 = &n[5];
+  ht_node_start(&m[0], &loop, NULL, 64);
+  ht_node_start(&m[1], &loop, NULL, 65);
+  ggn_host_add_addr(m[0].h, ggn_host_peer_id(m[1].h), &m[1].addr);
+  opt_res fresh = {.remote = &m[1]};
+  static const char *const echo1[] = {ECHO_P};
+  assert_int_equal(ggn_host_open_stream_ex(m[0].h, ggn_host_peer_id(m[1].h), echo1, 1,
+                                           GGN_OPEN_OPTIMISTIC, opt_open_cb, &fresh),
+                   GG_OK);
+  HT_RUN_UNTIL(&loop, fresh.done, 5000);
+  assert_int_equal(fresh.err, GG_OK);
+  assert_int_equal(fresh.remote_streams_at_open, 0);
+  assert_int_equal(ggn_host_peer_protocols(m[0].h, ggn_host_peer_id(m[1].h), NULL, 0), 0);
+  ggn_stream_reset(fresh.s);
+  assert_int_equal(ggn_host_unhandle(m[1].h, ECHO_P), GG_OK);
+  ht_node_start(m2, &loop, NULL, 66);
+  ggn_host_add_addr(m2->h, ggn_host_peer_id(m[1].h), &m[1].addr);
+  stream_watch w = {0};
+  assert_int_equal(ggn_host_open_stream_ex(m2->h, ggn_host_peer_id(m[1].h), echo1, 1,
+                                           GGN_OPEN_OPTIMISTIC, watch_open, &w),
+                   GG_OK);
+  HT_RUN_UNTIL(&loop, w.closed, 5000);
+  assert_int_equal(w.open_err, GG_OK);
+  assert_int_equal(w.err, GG_ENOPROTO);
+  assert_int_equal(w.bytes, 0);
   /* data flows both ways on optimistic streams */
   ht_run_echo(&loop, n[0].h, ggn_host_peer_id(n[1].h), 4, 100000);
   assert_int_equal(n[0].downs + n[1].downs + n[2].downs, 0);
-  ht_close_nodes(&loop, n, 3);
+  ht_close_nodes(&loop, n, 6);
 }
 
 /* ---- dialing

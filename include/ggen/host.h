@@ -249,6 +249,17 @@ typedef void (*ggn_open_cb)(ggn_stream *s, int err, void *ud);
 int ggn_host_open_stream(ggn_host *h, const gg_peerid *peer, const char *const *protos,
                          size_t n, ggn_open_cb cb, void *ud);
 
+/* Flags of ggn_host_open_stream_ex. GGN_OPEN_OPTIMISTIC: when the peer has not been identified
+ * yet (typically: the connection is being set up for this very stream), propose protos[0]
+ * optimistically anyway, saving the round trip of identify or of a full negotiation. For
+ * callers that know the peer serves it, e.g. Kademlia requests to DHT servers learned from
+ * other servers' replies. Once identify has listed the peer's protocols, they decide. */
+enum { GGN_OPEN_OPTIMISTIC = 1 };
+
+/* ggn_host_open_stream with flags (GGN_OPEN_*). */
+int ggn_host_open_stream_ex(ggn_host *h, const gg_peerid *peer, const char *const *protos,
+                            size_t n, unsigned flags, ggn_open_cb cb, void *ud);
+
 /* As ggn_host_open_stream on a given upgraded connection. GG_ECLOSED when c is closing. */
 int ggn_conn_open_stream(ggn_conn *c, const char *const *protos, size_t n, ggn_open_cb cb,
                          void *ud);

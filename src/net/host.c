@@ -635,6 +635,7 @@ ggn_conn *ggn_host_conn_to(const ggn_host *h, const gg_peerid *peer) {
 typedef struct open_req {
   ggn_open_cb cb;
   void *ud;
+  unsigned flags;
   size_t n;
   char *protos[]; /* n copies */
 } open_req;
@@ -647,7 +648,8 @@ static void open_req_free(ggn_host *h, open_req *r) {
 static void open_connected(ggn_host *h, ggn_conn *c, int err, void *ud) {
   open_req *r = ud;
   if (err == GG_OK) {
-    err = ggn_stream_open_internal(c, (const char *const *)r->protos, r->n, r->cb, r->ud);
+    err = ggn_stream_open_internal(c, (const char *const *)r->protos, r->n, r->flags, r->cb,
+                                   r->ud);
     if (err == GG_OK) {
       open_req_free(h, r);
       return;
@@ -659,13 +661,19 @@ static void open_connected(ggn_host *h, ggn_conn *c, int err, void *ud) {
 
 int ggn_host_open_stream(ggn_host *h, const gg_peerid *peer, const char *const *protos,
                          size_t n, ggn_open_cb cb, void *ud) {
+  return ggn_host_open_stream_ex(h, peer, protos, n, 0, cb, ud);
+}
+
+int ggn_host_open_stream_ex(ggn_host *h, const gg_peerid *peer, const char *const *protos,
+                            size_t n, unsigned flags, ggn_open_cb cb, void *ud) {
   if (n == 0 || !cb || gg_peerid_eq(peer, &h->id)) return GG_EINVAL;
   ggn_conn *c = ggn_host_conn_to(h, peer);
-  if (c) return ggn_stream_open_internal(c, protos, n, cb, ud);
+  if (c) return ggn_stream_open_internal(c, protos, n, flags, cb, ud);
   open_req *r = gg_calloc(h->mem, 1, sizeof(*r) + n * sizeof(char *));
   if (!r) return GG_ENOMEM;
   r->cb = cb;
   r->ud = ud;
+  r->flags = flags;
   for (size_t i = 0; i < n; i++) {
     size_t l = protos[i] ? strlen(protos[i]) : 0;
     if (l == 0 || l > GGP_MSS_NAME_MAX || memchr(protos[i], '\n', l)) {

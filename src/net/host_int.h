@@ -248,7 +248,7 @@ void ggn_streams_expire(ggn_conn *c, gg_ts now);
 void ggn_streams_deliver_pending(ggn_conn *c);
 /* Opens an outbound stream on an upgraded connection for an internal user (services). */
 int ggn_stream_open_internal(ggn_conn *c, const char *const *protos, size_t n,
-                             ggn_open_cb cb, void *ud);
+                             unsigned flags, ggn_open_cb cb, void *ud);
 
 /* services.c */
 int ggn_services_register(ggn_host *h);

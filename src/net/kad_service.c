@@ -361,7 +361,10 @@ static int cb_send(ggp_kad *kad, uint64_t reqid, const ggp_kad_peerinfo *peer, c
   t->waiting = 1;
   learn_addrs(k, peer);
   const char *protos[1] = {k->proto};
-  rv = ggn_host_open_stream(k->h, &peer->id, protos, 1, out_opened, t);
+  /* Peers the core asks are DHT servers (its routing table holds only identified servers, and
+   * replies list other servers' tables), so the request may go out with the protocol
+   * proposal before identify has answered on a new connection: one round trip less. */
+  rv = ggn_host_open_stream_ex(k->h, &peer->id, protos, 1, GGN_OPEN_OPTIMISTIC, out_opened, t);
   if (rv != GG_OK) {
     t->waiting = 0; /* the core counts the non-zero return as the failure */
     kst_free(t);

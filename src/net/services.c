@@ -109,7 +109,7 @@ static void id_opened(ggn_stream *s, int err, void *ud) {
 
 void ggn_services_conn_up(ggn_conn *c) {
   static const char *const p[] = {GGP_IDENTIFY_PROTO};
-  int rv = ggn_stream_open_internal(c, p, 1, id_opened, c->h);
+  int rv = ggn_stream_open_internal(c, p, 1, 0, id_opened, c->h);
   if (rv != GG_OK)
     ggn_logf(&c->h->log, GGN_LOG_INFO, "cannot start identify: %s", gg_strerror(rv));
 }

@@ -378,8 +378,8 @@ static void stream_lazy_answer(ggn_stream *s, const uint8_t *p, size_t n) {
   if (n > used) stream_recv(s, p + used, n - used);
 }
 
-int ggn_stream_open_internal(ggn_conn *c, const char *const *protos, size_t n, ggn_open_cb cb,
-                             void *ud) {
+int ggn_stream_open_internal(ggn_conn *c, const char *const *protos, size_t n, unsigned flags,
+                             ggn_open_cb cb, void *ud) {
   ggn_host *h = c->h;
   if (n == 0 || !cb) return GG_EINVAL;
   size_t total = n * sizeof(char *);
@@ -415,6 +415,11 @@ int ggn_stream_open_internal(ggn_conn *c, const char *const *protos, size_t n, g
   int lazy = -1;
   for (size_t i = 0; i < n && lazy < 0 && !h->st.eager_select; i++)
     if (ggn_host_peer_supports(h, &c->peer, arr[i])) lazy = (int)i;
+  /* A caller that knows the peer serves protos[0] may skip waiting for identify (on a new
+   * connection its answer is a round trip away); once identify told, it decides. */
+  if (lazy < 0 && (flags & GGN_OPEN_OPTIMISTIC) && !h->st.eager_select &&
+      ggn_host_peer_protocols(h, &c->peer, NULL, 0) == 0)
+    lazy = 0;
   ggp_mss_settings ms = {.dialer = 1,
                          .protocols = lazy >= 0 ? &s->protos[lazy] : s->protos,
                          .nprotocols = lazy >= 0 ? 1 : n,
@@ -453,7 +458,7 @@ int ggn_stream_open_internal(ggn_conn *c, const char *const *protos, size_t n, g
 
 int ggn_conn_open_stream(ggn_conn *c, const char *const *protos, size_t n, ggn_open_cb cb,
                          void *ud) {
-  return ggn_stream_open_internal(c, protos, n, cb, ud);
+  return ggn_stream_open_internal(c, protos, n, 0, cb, ud);
 }
 
 /* ---- Yamux callbacks ------------------------------------------------------------------------------ */

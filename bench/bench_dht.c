@@ -20,7 +20,10 @@
  * latency, next to ours and the ratio. Skipped with a note when python3-opendht is missing.
  *
  *   bench_dht [--quick] [--json FILE] [--nodes N[,N...]] [--delays MS[,MS...]] [--ops K]
- *             [--no-opendht]
+ *             [--alpha A] [--eager] [--max-conns C] [--no-opendht]
+ * --alpha: lookup concurrency (default the core's 3); --eager: no optimistic
+ * multistream-select (every request waits for the protocol answer first, for comparison);
+ * --max-conns: each node's connection cap (default 256; trimming from 3/4 of it).
  */
 #include <jansson.h>
 #include <libgen.h>
@@ -44,6 +47,8 @@ typedef struct opts {
   unsigned conc;  /* operations in flight */
   unsigned min_workers;
   unsigned max_conns;
+  unsigned alpha; /* 0: the core's default (3) */
+  int eager;      /* 1: no optimistic multistream-select (for comparison) */
   int opendht;
   const char *self;
 } opts;
@@ -112,8 +117,11 @@ static int run_config(bench_report *rep, const opts *o, unsigned n, double delay
   double t0;
   unsigned nboot = n < 8 ? 1 : n < 100 ? 2 : n / 50; /* bootstrap nodes */
   if (nboot > 20) nboot = 20;
-  if (bh_set(h, "delay_ms=%g log=error kad=1 max_conns=%u high_water=%u low_water=%u", delay,
-             o->max_conns, o->max_conns * 3 / 4, o->max_conns / 2) != 0 ||
+  if (bh_set(h,
+             "delay_ms=%g log=error kad=1 kad_alpha=%u eager=%d max_conns=%u high_water=%u "
+             "low_water=%u",
+             delay, o->alpha, o->eager, o->max_conns, o->max_conns * 3 / 4,
+             o->max_conns / 2) != 0 ||
       bh_start(h, n) != 0)
     goto out;
 
@@ -263,8 +271,8 @@ static int run_opendht(bench_report *rep, const opts *o, const ours *our) {
     return -1;
   }
   const char *py = getenv("GGEN_PYTHON") ? getenv("GGEN_PYTHON") : "/usr/bin/python3";
-  snprintf(cmd, sizeof cmd, "'%s' '%s' --nodes %u --ops %u --conc %u", py, script, our->n,
-           o->ops, o->conc);
+  snprintf(cmd, sizeof cmd, "'%s' '%s' --nodes %u --ops %u --conc %u", py, script, our->n, o->ops,
+           o->conc);
   fflush(NULL);
   FILE *f = popen(cmd, "r");
   char buf[8192];
@@ -301,7 +309,8 @@ static int run_opendht(bench_report *rep, const opts *o, const ours *our) {
   bench_row_num(row, "ours_p50_ms", our->get_p50);
   bench_row_num(row, "ours/theirs_p50", p50 > 0 ? our->get_p50 / p50 : 0);
   bench_row_num(row, "ours/theirs_p99", p99 > 0 ? our->get_p99 / p99 : 0);
-  bench_row_num(row, "rss_MiB/node", json_number_value(json_object_get(j, "rss_kib_per_node")) / 1024.0);
+  bench_row_num(row, "rss_MiB/node",
+                json_number_value(json_object_get(j, "rss_kib_per_node")) / 1024.0);
   bench_row_num(row, "workers", json_number_value(json_object_get(j, "procs")));
   json_decref(j);
   return 0;
@@ -341,14 +350,22 @@ int main(int argc, char **argv) {
       o.ndelays = parse_list(argv[++i], o.delays, 8);
     } else if (!strcmp(argv[i], "--ops") && i + 1 < argc) {
       o.ops = (unsigned)atoi(argv[++i]);
+    } else if (!strcmp(argv[i], "--alpha") && i + 1 < argc) {
+      o.alpha = (unsigned)atoi(argv[++i]);
+    } else if (!strcmp(argv[i], "--eager")) {
+      o.eager = 1;
+    } else if (!strcmp(argv[i], "--max-conns") && i + 1 < argc) {
+      o.max_conns = (unsigned)atoi(argv[++i]);
     } else if (!strcmp(argv[i], "--no-opendht")) {
       o.opendht = 0;
     }
   }
-  bench_note(rep, "real nodes on 127.0.0.1 (TCP + Noise + Yamux + Kad), one-way delay injected "
-                  "on every node: a round trip costs 2x the delay; %u operations of each kind, "
-                  "%u in flight; msgs = requests sent per operation",
-             o.ops, o.conc);
+  bench_note(rep,
+             "real nodes on 127.0.0.1 (TCP + Noise + Yamux + Kad), one-way delay injected "
+             "on every node: a round trip costs 2x the delay; %u operations of each kind, "
+             "%u in flight; msgs = requests sent per operation; alpha %u, k 20, %s "
+             "multistream-select, %u connections per node at most",
+             o.ops, o.conc, o.alpha ? o.alpha : 3, o.eager ? "eager" : "optimistic", o.max_conns);
   double la[3];
   if (getloadavg(la, 3) == 3)
     bench_note(rep, "load average at start: %.2f %.2f %.2f (%ld cores)", la[0], la[1], la[2],

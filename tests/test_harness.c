@@ -5,7 +5,8 @@
  * every command exactly once (errors included: unknown commands and settings, unknown
  * nodes, duplicates), reports process figures, answers several outstanding commands by tag,
  * and exits 0 after quit (every host closed, uv_loop_close succeeded, no leak under LSan)
- * or 3 when the command stream ends.
+ * or 3 when the command stream ends; Kademlia nodes bootstrap, put, get (checking the value),
+ * find peers and providers, and a stopped node still answers its pending queries.
  */
 #include "gg_test.h"
 
@@ -233,11 +234,70 @@ static void test_dial_failure_is_a_reply(void **state) {
   assert_int_equal(wk_wait(&w), 0);
 }
 
+static void test_kad_commands(void **state) {
+  (void)state;
+  wk w;
+  wk_start(&w);
+  char p[6][128], a[6][128], line[768];
+  assert_string_equal(wk_cmd(&w, "set log=error kad=1 kad_alpha=3"), "ok");
+  for (int i = 0; i < 6; i++) start_node(&w, i, p[i], a[i]);
+  /* node 0 has nobody to ask */
+  assert_true(!strncmp(wk_cmd(&w, "bootstrap 0"), "err GG_ENOTFOUND", 16));
+  for (int i = 1; i < 6; i++) {
+    snprintf(line, sizeof line, "bootstrap %d %s/p2p/%s", i, a[0], p[0]);
+    const char *r = wk_cmd(&w, line);
+    assert_true(!strncmp(r, "ok ", 3));
+    assert_true(numfield(r, "rt") >= 1);
+    assert_true(numfield(r, "requests") >= 1);
+  }
+  const char *r = wk_cmd(&w, "put 2 /bench/alpha one");
+  assert_true(!strncmp(r, "ok ", 3));
+  assert_true(numfield(r, "stored") >= 1);
+  r = wk_cmd(&w, "get 4 /bench/alpha one");
+  assert_true(!strncmp(r, "ok ", 3));
+  assert_int_equal((int)numfield(r, "vlen"), 3);
+  /* the value is checked against the expected one */
+  assert_true(!strncmp(wk_cmd(&w, "get 4 /bench/alpha two"), "err GG_EINTEGRITY", 17));
+  /* a namespace without a validator is refused */
+  assert_true(!strncmp(wk_cmd(&w, "put 2 /nons/x y"), "err ", 4));
+  snprintf(line, sizeof line, "findpeer 5 %s", p[3]);
+  r = wk_cmd(&w, line);
+  assert_true(!strncmp(r, "ok ", 3));
+  assert_true(numfield(r, "addrs") >= 1);
+  assert_true(!strncmp(wk_cmd(&w, "provide 1 some-package"), "ok ", 3));
+  r = wk_cmd(&w, "findprov 3 some-package");
+  assert_true(!strncmp(r, "ok ", 3));
+  assert_int_equal((int)numfield(r, "providers"), 1);
+  assert_true(!strncmp(wk_cmd(&w, "findnode 2 /anything"), "ok ", 3));
+  r = wk_cmd(&w, "kstats 2");
+  assert_true(numfield(r, "records") >= 1);
+  /* a node without the service says so */
+  char q[128], b[128];
+  assert_string_equal(wk_cmd(&w, "set kad=0"), "ok");
+  start_node(&w, 9, q, b);
+  assert_true(!strncmp(wk_cmd(&w, "get 9 /bench/alpha"), "err GG_ESTATE", 13));
+  /* stopping a node answers its pending kad operations */
+  wk_send(&w, "g get 3 /bench/missing");
+  wk_send(&w, "s stop 3");
+  char reply[1024];
+  int got_g = 0, got_s = 0;
+  for (int i = 0; i < 2; i++) {
+    wk_line(&w, reply, sizeof reply);
+    if (reply[0] == 'g') got_g = 1;
+    if (reply[0] == 's') got_s = !strcmp(reply, "s ok");
+  }
+  assert_true(got_g && got_s);
+  assert_string_equal(wk_cmd(&w, "quit"), "ok");
+  close(w.fd);
+  assert_int_equal(wk_wait(&w), 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_nodes_ping_and_quit),
       cmocka_unit_test(test_outstanding_by_tag_and_delay),
       cmocka_unit_test(test_dial_failure_is_a_reply),
+      cmocka_unit_test(test_kad_commands),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

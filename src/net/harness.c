@@ -241,6 +241,11 @@ static int set_one(hw *w, const char *k, const char *v) {
     st->latency.drop_dial = x;
     return GG_OK;
   }
+  if (!strcmp(k, "eager")) {
+    if (strcmp(v, "0") && strcmp(v, "1")) return GG_EINVAL;
+    st->eager_select = v[0] == '1';
+    return GG_OK;
+  }
   if (!strcmp(k, "log")) {
     int l = ggn_log_level_parse(v);
     if (l == -2) return GG_EINVAL;
@@ -320,6 +325,7 @@ static void cmd_start(hw_op *op, int argc, char **argv) {
       .conn_low_water = w->st.low_water,
       .trim_grace = w->st.trim_grace,
       .latency = w->st.latency,
+      .eager_select = w->st.eager_select,
       .log = &lg,
   };
   int rv = ggn_host_new(&n->h, &w->loop, &hs, NULL, n);

@@ -35,12 +35,13 @@ typedef struct hw_settings {
   uint32_t max_conns, high_water, low_water;
   gg_ts trim_grace, dial_timeout;
   int log_level;
+  int eager_select; /* ggn_host_settings.eager_select */
   /* Kademlia (src/net/harness_kad.c) */
-  int kad;                 /* 1: nodes run the kad service */
+  int kad; /* 1: nodes run the kad service */
   int kad_client, kad_no_protect;
   size_t kad_k, kad_alpha; /* 0: the core's defaults */
   gg_ts kad_req_timeout;
-  char kad_proto[64];      /* "": the default protocol id */
+  char kad_proto[64]; /* "": the default protocol id */
 } hw_settings;
 
 typedef struct hw_node {
@@ -48,10 +49,10 @@ typedef struct hw_node {
   unsigned idx;
   ggn_host *h;
   gg_keypair key;
-  int closing; /* ggn_host_close was called; freed in its on_closed */
-  int closes;  /* close callbacks still to come (host, services) */
-  ggn_kad *kad;         /* NULL unless started with kad=1 */
-  struct hw_kop *kops;  /* kad operations in flight */
+  int closing;         /* ggn_host_close was called; freed in its on_closed */
+  int closes;          /* close callbacks still to come (host, services) */
+  ggn_kad *kad;        /* NULL unless started with kad=1 */
+  struct hw_kop *kops; /* kad operations in flight */
 } hw_node;
 
 /* One command being executed: its tag and start time. */

@@ -40,17 +40,24 @@ int hw_kad_set(hw_settings *st, const char *k, const char *v) {
   char *end;
   unsigned long u = strtoul(v, &end, 10);
   int num = *v && !*end;
-  if (!strcmp(k, "kad")) st->kad = num && u;
-  else if (!strcmp(k, "kad_k")) st->kad_k = u;
-  else if (!strcmp(k, "kad_alpha")) st->kad_alpha = u;
-  else if (!strcmp(k, "kad_client")) st->kad_client = num && u;
-  else if (!strcmp(k, "kad_protect")) st->kad_no_protect = num && !u;
-  else if (!strcmp(k, "kad_timeout_ms")) st->kad_req_timeout = (gg_ts)u * GG_MS(1);
+  if (!strcmp(k, "kad"))
+    st->kad = num && u;
+  else if (!strcmp(k, "kad_k"))
+    st->kad_k = u;
+  else if (!strcmp(k, "kad_alpha"))
+    st->kad_alpha = u;
+  else if (!strcmp(k, "kad_client"))
+    st->kad_client = num && u;
+  else if (!strcmp(k, "kad_protect"))
+    st->kad_no_protect = num && !u;
+  else if (!strcmp(k, "kad_timeout_ms"))
+    st->kad_req_timeout = (gg_ts)u * GG_MS(1);
   else if (!strcmp(k, "kad_proto")) {
     if (strlen(v) >= sizeof st->kad_proto || v[0] != '/') return GG_EINVAL;
     strcpy(st->kad_proto, v);
     return GG_OK;
-  } else return GG_ENOTFOUND;
+  } else
+    return GG_ENOTFOUND;
   return num && u <= 1000000 ? GG_OK : GG_EINVAL;
 }
 
@@ -73,8 +80,10 @@ int hw_kad_attach(hw_node *n, const hw_settings *st) {
 
 static void kop_free(hw_kop *ko) {
   hw_node *n = ko->n;
-  if (ko->prev) ko->prev->next = ko->next;
-  else n->kops = ko->next;
+  if (ko->prev)
+    ko->prev->next = ko->next;
+  else
+    n->kops = ko->next;
   if (ko->next) ko->next->prev = ko->prev;
   free(ko->expect);
   free(ko);
@@ -133,25 +142,37 @@ static void done(ggn_kad *k, const ggp_kad_result *r, void *ud) {
     case GGP_KAD_Q_GET_VALUE:
       if (ko->expect && (r->vlen != strlen(ko->expect) || memcmp(r->val, ko->expect, r->vlen)))
         err = GG_EINTEGRITY;
-      else hw_reply_ok(ko->op, "%s vlen=%zu", st, r->vlen);
+      else
+        hw_reply_ok(ko->op, "%s vlen=%zu", st, r->vlen);
       break;
     case GGP_KAD_Q_PUT_VALUE:
     case GGP_KAD_Q_PROVIDE:
       /* stored nowhere is a failure: nobody else could find it */
-      if (r->stored == 0) err = GG_ENOTFOUND;
-      else hw_reply_ok(ko->op, "%s stored=%zu", st, r->stored);
+      if (r->stored == 0)
+        err = GG_ENOTFOUND;
+      else
+        hw_reply_ok(ko->op, "%s stored=%zu", st, r->stored);
       break;
     case GGP_KAD_Q_FIND_PEER:
-      if (r->npeers == 0) err = GG_ENOTFOUND;
-      else hw_reply_ok(ko->op, "%s addrs=%zu", st, r->peers[0].naddrs);
+      if (r->npeers == 0)
+        err = GG_ENOTFOUND;
+      else
+        hw_reply_ok(ko->op, "%s addrs=%zu", st, r->peers[0].naddrs);
+      break;
+    case GGP_KAD_Q_BOOTSTRAP:
+      /* a join that found nobody is no join */
+      if (r->npeers == 0)
+        err = GG_ENOTFOUND;
+      else
+        hw_reply_ok(ko->op, "%s peers=%zu", st, r->npeers);
       break;
     case GGP_KAD_Q_GET_PROVIDERS:
-      if (r->nproviders == 0) err = GG_ENOTFOUND;
-      else hw_reply_ok(ko->op, "%s providers=%zu", st, r->nproviders);
+      if (r->nproviders == 0)
+        err = GG_ENOTFOUND;
+      else
+        hw_reply_ok(ko->op, "%s providers=%zu", st, r->nproviders);
       break;
-    default:
-      hw_reply_ok(ko->op, "%s peers=%zu", st, r->npeers);
-      break;
+    default: hw_reply_ok(ko->op, "%s peers=%zu", st, r->npeers); break;
     }
   }
   /* failures still carry the statistics, after the error name */
@@ -278,17 +299,16 @@ static void cmd_kstats(hw_op *op, int argc, char **argv) {
   }
   ggp_kad_stats s;
   ggp_kad_get_stats(ggn_kad_core(op->n->kad), &s);
-  hw_reply_ok(op, "rt=%zu buckets=%zu records=%zu providers=%zu served=%llu refused=%llu "
-                  "pending=%zu conns=%zu",
+  hw_reply_ok(op,
+              "rt=%zu buckets=%zu records=%zu providers=%zu served=%llu refused=%llu "
+              "pending=%zu conns=%zu",
               s.routing_peers, s.buckets_used, s.records, s.providers,
               (unsigned long long)s.requests_served, (unsigned long long)s.requests_refused,
               s.pending_requests, ggn_host_conn_count_open(op->n->h));
 }
 
 const hw_cmd hw_kad_cmds[] = {
-    {"bootstrap", cmd_bootstrap, 1}, {"put", cmd_put, 1},
-    {"get", cmd_get, 1},             {"findpeer", cmd_findpeer, 1},
-    {"provide", cmd_provide, 1},     {"findprov", cmd_findprov, 1},
-    {"findnode", cmd_findnode, 1},   {"kstats", cmd_kstats, 1},
-    {NULL, NULL, 0},
+    {"bootstrap", cmd_bootstrap, 1}, {"put", cmd_put, 1},         {"get", cmd_get, 1},
+    {"findpeer", cmd_findpeer, 1},   {"provide", cmd_provide, 1}, {"findprov", cmd_findprov, 1},
+    {"findnode", cmd_findnode, 1},   {"kstats", cmd_kstats, 1},   {NULL, NULL, 0},
 };

@@ -292,12 +292,78 @@ static void test_kad_commands(void **state) {
   assert_int_equal(wk_wait(&w), 0);
 }
 
+/* Gossip commands: three nodes in a line, a plain message and a signed release record from
+ * one end reach the other end with their delivery times; a node without the service says so. */
+static void test_gossip_commands(void **state) {
+  (void)state;
+  wk w;
+  wk_start(&w);
+  char p[4][128], a[4][128], line[512];
+  assert_string_equal(wk_cmd(&w, "set seed=3 log=error gossip=1 gossip_hb_ms=100"), "ok");
+  for (int i = 0; i < 3; i++) start_node(&w, i, p[i], a[i]);
+  assert_string_equal(wk_cmd(&w, "set gossip=0"), "ok");
+  start_node(&w, 3, p[3], a[3]);
+  for (int i = 0; i < 2; i++) {
+    snprintf(line, sizeof line, "connect %d %s %s", i, p[i + 1], a[i + 1]);
+    assert_true(!strncmp(wk_cmd(&w, line), "ok ", 3));
+  }
+  for (int i = 0; i < 3; i++) {
+    snprintf(line, sizeof line, "gsub %d /t", i);
+    assert_string_equal(wk_cmd(&w, line), "ok");
+    snprintf(line, sizeof line, "gsub %d /r record", i);
+    assert_string_equal(wk_cmd(&w, line), "ok");
+  }
+  const char *r;
+  for (int t = 0; t < 100; t++) { /* node 1 meshed with both neighbours in both topics */
+    r = wk_cmd(&w, "gstats 1");
+    if (numfield(r, "mesh") == 4) break;
+    usleep(20000);
+  }
+  assert_int_equal((int)numfield(r, "mesh"), 4);
+  r = wk_cmd(&w, "gpub 0 /t 7 100");
+  assert_true(!strncmp(r, "ok ", 3));
+  assert_int_equal((int)numfield(r, "recipients"), 1);
+  assert_int_equal((int)numfield(r, "bytes"), 100);
+  double t0 = numfield(r, "t0");
+  r = wk_cmd(&w, "gpub 0 /r 8 record");
+  assert_true(!strncmp(r, "ok ", 3));
+  assert_true(numfield(r, "bytes") > 1900 && numfield(r, "bytes") < 2600);
+  for (int t = 0; t < 100; t++) {
+    r = wk_cmd(&w, "grecv 2");
+    if (numfield(r, "n") == 2) break;
+    usleep(20000);
+  }
+  assert_int_equal((int)numfield(r, "n"), 2);
+  assert_int_equal((int)numfield(r, "next"), 2);
+  char rx[256];
+  assert_int_equal(field(r, "rx", rx, sizeof rx), 0);
+  unsigned m1, m2;
+  double t1, t2;
+  assert_int_equal(sscanf(rx, "%u:%lf,%u:%lf", &m1, &t1, &m2, &t2), 4);
+  assert_int_equal(m1 + m2, 15);
+  assert_true((m1 == 7 ? t1 : t2) > t0);
+  r = wk_cmd(&w, "grecv 2 2"); /* nothing since */
+  assert_int_equal((int)numfield(r, "n"), 0);
+  r = wk_cmd(&w, "gstats 1");
+  assert_int_equal((int)numfield(r, "first"), 2);
+  assert_int_equal((int)numfield(r, "invalid"), 0);
+  assert_true(numfield(r, "bytes_out") > 2000);
+  assert_true(!strncmp(wk_cmd(&w, "gpub 3 /t 1 10"), "err GG_ESTATE", 13));
+  assert_true(!strncmp(wk_cmd(&w, "gpub 0 /t x 10"), "err GG_EINVAL", 13));
+  assert_true(!strncmp(wk_cmd(&w, "set gossip_hb_ms=0"), "err GG_EINVAL", 13));
+  assert_string_equal(wk_cmd(&w, "stop 1"), "ok");
+  assert_string_equal(wk_cmd(&w, "quit"), "ok");
+  close(w.fd);
+  assert_int_equal(wk_wait(&w), 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_nodes_ping_and_quit),
       cmocka_unit_test(test_outstanding_by_tag_and_delay),
       cmocka_unit_test(test_dial_failure_is_a_reply),
       cmocka_unit_test(test_kad_commands),
+      cmocka_unit_test(test_gossip_commands),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -166,8 +166,9 @@ static void node_closed(void *ud) {
 static void node_close(hw_node *n) {
   if (n->closing) return;
   n->closing = 1;
-  n->closes = 1 + (n->kad != NULL);
+  n->closes = 1 + (n->kad != NULL) + (n->gossip != NULL);
   if (n->kad) hw_kad_close(n, node_closed);
+  if (n->gossip) hw_gossip_close(n, node_closed);
   ggn_host_close(n->h, node_closed, n);
 }
 
@@ -216,6 +217,8 @@ static int set_one(hw *w, const char *k, const char *v) {
   hw_settings *st = &w->st;
   uint64_t u;
   int rv = hw_kad_set(st, k, v);
+  if (rv != GG_ENOTFOUND) return rv;
+  rv = hw_gossip_set(st, k, v);
   if (rv != GG_ENOTFOUND) return rv;
   if (!strcmp(k, "seed")) return parse_u64(v, &st->seed);
   if (!strcmp(k, "delay_ms")) return parse_ms(v, &st->latency.delay_ns);
@@ -340,6 +343,11 @@ static void cmd_start(hw_op *op, int argc, char **argv) {
   if ((rv = hw_kad_attach(n, &w->st)) != GG_OK) {
     node_close(n);
     hw_reply_err(op, rv, "kad service");
+    return;
+  }
+  if ((rv = hw_gossip_attach(n, &w->st)) != GG_OK) {
+    node_close(n);
+    hw_reply_err(op, rv, "gossip service");
     return;
   }
   gg_maddr la;
@@ -483,7 +491,7 @@ static const hw_cmd core_cmds[] = {
     {NULL, NULL, 0},
 };
 
-static const hw_cmd *const tables[] = {core_cmds, hw_kad_cmds};
+static const hw_cmd *const tables[] = {core_cmds, hw_kad_cmds, hw_gossip_cmds};
 
 static const hw_cmd *find_cmd(const char *name) {
   for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++)

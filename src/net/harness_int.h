@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "ggen/buf.h"
+#include "ggen/gossip_service.h"
 #include "ggen/host.h"
 #include "ggen/kad_service.h"
 #include "ggen/key.h"
@@ -42,6 +43,11 @@ typedef struct hw_settings {
   size_t kad_k, kad_alpha; /* 0: the core's defaults */
   gg_ts kad_req_timeout;
   char kad_proto[64]; /* "": the default protocol id */
+  /* Gossipsub (src/net/harness_gossip.c) */
+  int gossip;          /* 1: nodes run the gossip service */
+  gg_ts gossip_hb;     /* heartbeat (0: the router's default, 1 s) */
+  unsigned gossip_d;   /* D (0: the default, 6); D_lo and D_hi follow */
+  int gossip_no_flood; /* 1: no flood publishing */
 } hw_settings;
 
 typedef struct hw_node {
@@ -49,10 +55,12 @@ typedef struct hw_node {
   unsigned idx;
   ggn_host *h;
   gg_keypair key;
-  int closing;         /* ggn_host_close was called; freed in its on_closed */
-  int closes;          /* close callbacks still to come (host, services) */
-  ggn_kad *kad;        /* NULL unless started with kad=1 */
-  struct hw_kop *kops; /* kad operations in flight */
+  int closing;                /* ggn_host_close was called; freed in its on_closed */
+  int closes;                 /* close callbacks still to come (host, services) */
+  ggn_kad *kad;               /* NULL unless started with kad=1 */
+  struct hw_kop *kops;        /* kad operations in flight */
+  ggn_gossip *gossip;         /* NULL unless started with gossip=1 */
+  struct hw_gnode *gossip_rx; /* its deliveries */
 } hw_node;
 
 /* One command being executed: its tag and start time. */
@@ -84,6 +92,16 @@ int hw_kad_attach(hw_node *n, const hw_settings *st);
 void hw_kad_close(hw_node *n, void (*on_closed)(void *ud));
 /* The kad commands, terminated by a NULL name. */
 extern const hw_cmd hw_kad_cmds[];
+
+/* ---- Gossipsub (harness_gossip.c) ---- */
+/* Parses a gossip* setting; GG_ENOTFOUND when k is not one, GG_EINVAL for a bad value. */
+int hw_gossip_set(hw_settings *st, const char *k, const char *v);
+/* Starts the gossip service on a new node when st->gossip (before it listens). */
+int hw_gossip_attach(hw_node *n, const hw_settings *st);
+/* Closes the node's gossip service; on_closed(n) follows from the loop. */
+void hw_gossip_close(hw_node *n, void (*on_closed)(void *ud));
+/* The gossip commands, terminated by a NULL name. */
+extern const hw_cmd hw_gossip_cmds[];
 
 /* Replies "TAG ok <fields>" (fields printf-formatted, may be empty) and frees op. */
 void hw_reply_ok(hw_op *op, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -388,6 +388,175 @@ static void test_fetch_through_providers(void **state) {
   close_nodes(&loop, ns, 5);
 }
 
+/* ---- publishing and looking up ----------------------------------------------------------- */
+
+typedef struct pres {
+  int done, err, put_err, provide_err;
+  size_t stored, provided;
+} pres;
+
+static void p_done(ggn_market *m, const ggn_market_publish_result *r, void *ud) {
+  (void)m;
+  pres *p = ud;
+  p->done = 1;
+  p->err = r->err;
+  p->put_err = r->put_err;
+  p->provide_err = r->provide_err;
+  p->stored = r->stored;
+  p->provided = r->provided;
+}
+
+typedef struct lres {
+  int done, err;
+  size_t nfound, refused;
+  char versions[8][32], froms[8][96];
+} lres;
+
+static void l_done(ggn_market *m, const ggn_market_lookup_result *r, void *ud) {
+  (void)m;
+  lres *l = ud;
+  l->done = 1;
+  l->err = r->err;
+  l->nfound = r->nfound;
+  l->refused = r->refused;
+  for (size_t i = 0; i < r->nfound && i < 8; i++) {
+    snprintf(l->versions[i], sizeof l->versions[i], "%s", r->found[i].version);
+    snprintf(l->froms[i], sizeof l->froms[i], "%s", r->found[i].from);
+  }
+}
+
+static void publish_net(uv_loop_t *loop, node *n, const uint8_t *rec, size_t len, pres *p) {
+  memset(p, 0, sizeof(*p));
+  assert_int_equal(ggn_market_publish(n->m, rec, len, p_done, p), GG_OK);
+  RUN_UNTIL(loop, p->done, 10000);
+  assert_true(p->done);
+}
+
+static void lookup(uv_loop_t *loop, node *n, const char *id, const char *ver, lres *l) {
+  memset(l, 0, sizeof(*l));
+  assert_int_equal(ggn_market_lookup(n->m, id, ver, l_done, l), GG_OK);
+  assert_false(l->done);
+  RUN_UNTIL(loop, l->done, 10000);
+  assert_true(l->done);
+}
+
+static int has_local_record(node *n, const char *key) {
+  return ggp_kad_get_local(ggn_kad_core(n->k), (const uint8_t *)key, strlen(key), ggn_kad_now(n->k),
+                           NULL) == GG_OK;
+}
+
+typedef struct rres {
+  int done;
+  size_t total, ok;
+} rres;
+
+static void r_done(ggn_market *m, size_t total, size_t ok, void *ud) {
+  (void)m;
+  rres *r = ud;
+  r->done = 1;
+  r->total = total;
+  r->ok = ok;
+}
+
+typedef struct provs {
+  int done;
+  size_t n;
+  gg_peerid ids[20];
+} provs;
+
+static void provs_done(ggn_kad *k, const ggp_kad_result *res, void *ud) {
+  (void)k;
+  provs *p = ud;
+  p->done = 1;
+  for (size_t i = 0; i < res->nproviders && p->n < 20; i++) p->ids[p->n++] = res->providers[i].id;
+}
+
+static void test_publish_lookup(void **state) {
+  (void)state;
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  node ns[6];
+  for (int i = 0; i < 6; i++) node_start(&ns[i], &loop, i, 1, NULL);
+  join_all(&loop, ns, 6);
+  node *a = &ns[1], *b = &ns[2], *c = &ns[3], *d = &ns[4], *e = &ns[5];
+  size_t len1, len2;
+  uint8_t cid1[GGM_CID_LEN], cid2[GGM_CID_LEN];
+  uint8_t *rec1 = publish_on(a, 1, "io.t.pub", "1.0.0", &len1, cid1);
+  pres p;
+  publish_net(&loop, a, rec1, len1, &p);
+  assert_int_equal(p.err, GG_OK);
+  assert_int_equal(p.put_err, GG_OK);
+  assert_int_equal(p.provide_err, GG_OK);
+  assert_true(p.stored > 0 && p.provided > 0);
+  /* b does not know the package: the DHT does */
+  lres l;
+  lookup(&loop, b, "io.t.pub", "1.0.0", &l);
+  assert_int_equal(l.err, GG_OK);
+  assert_int_equal(l.nfound, 1);
+  assert_string_equal(l.froms[0], "dht");
+  ggs_catalog_info *info;
+  assert_int_equal(ggs_catalog_get(b->cat, "io.t.pub", "1.0.0", &info), GG_OK);
+  assert_string_equal(info->versions[0].source, "p2p");
+  ggs_catalog_info_free(info);
+  assert_int_equal(ggs_blob_has(b->store, cid1), GG_ENOTFOUND); /* the archive comes later */
+  fres f = {0};
+  assert_int_equal(ggn_market_fetch(b->m, rec1, len1, NULL, 0, f_done, &f), GG_OK);
+  RUN_UNTIL(&loop, f.done, 10000);
+  assert_int_equal(f.err, GG_OK);
+  /* a new version has its own key: the old one is still there */
+  uint8_t *rec2 = publish_on(a, 1, "io.t.pub", "1.1.0", &len2, cid2);
+  publish_net(&loop, a, rec2, len2, &p);
+  assert_int_equal(p.err, GG_OK);
+  lookup(&loop, c, "io.t.pub", "1.0.0", &l);
+  assert_int_equal(l.err, GG_OK);
+  assert_string_equal(l.versions[0], "1.0.0");
+  lookup(&loop, c, "io.t.pub", "1.1.0", &l);
+  assert_int_equal(l.err, GG_OK);
+  assert_string_equal(l.versions[0], "1.1.0");
+  lookup(&loop, c, "io.t.pub", "9.9.9", &l);
+  assert_int_equal(l.err, GG_ENOTFOUND);
+  assert_int_equal(l.nfound, 0);
+  assert_int_equal(ggn_market_lookup(c->m, "no such id", "1.0.0", l_done, &l), GG_EINVAL);
+
+  /* d has never heard of io.t.pub and publishes it with another key: the nodes that know the
+   * owner refuse to store it, and c refuses it from anyone */
+  size_t len3;
+  uint8_t cid3[GGM_CID_LEN];
+  uint8_t *rec3 = publish_on(d, 2, "io.t.pub", "2.0.0", &len3, cid3);
+  publish_net(&loop, d, rec3, len3, &p);
+  const char *k3 = "/ggen-pkg/io.t.pub@2.0.0";
+  assert_false(has_local_record(a, k3));
+  assert_false(has_local_record(b, k3));
+  assert_false(has_local_record(c, k3));
+  lookup(&loop, c, "io.t.pub", "2.0.0", &l);
+  assert_int_equal(l.err, GG_ENOTFOUND);
+  assert_int_equal(ggs_catalog_get(c->cat, "io.t.pub", "2.0.0", &info), GG_ENOTFOUND);
+
+  /* e got an archive while offline (a plain ingest): re-providing makes it fetchable from e */
+  int fd;
+  assert_int_equal(ggs_blob_get(a->store, cid2, 0, &fd, NULL), GG_OK);
+  ggm_publish_env env = {e->home, e->cat, e->store};
+  ggm_publish_result pr;
+  assert_int_equal(ggm_publish_ingest(&env, rec2, len2, fd, "p2p", 0, &pr), GG_OK);
+  close(fd);
+  rres r = {0};
+  assert_int_equal(ggn_market_reprovide(e->m, r_done, &r), GG_OK);
+  RUN_UNTIL(&loop, r.done, 10000);
+  assert_int_equal(r.total, 1);
+  assert_int_equal(r.ok, 1);
+  provs pv = {0};
+  assert_int_equal(ggn_kad_find_providers(c->k, cid2 + 2, GGM_CID_LEN - 2, 20, provs_done, &pv),
+                   GG_OK);
+  RUN_UNTIL(&loop, pv.done, 10000);
+  int has_e = 0;
+  for (size_t i = 0; i < pv.n; i++) has_e |= gg_peerid_eq(&pv.ids[i], ggn_host_peer_id(e->h));
+  assert_true(has_e);
+  free(rec1);
+  free(rec2);
+  free(rec3);
+  close_nodes(&loop, ns, 6);
+}
+
 /* ---- misbehaving providers ------------------------------------------------------------------- */
 
 enum { BAD_WRONG = 1, BAD_EXTRA, BAD_SIZE, BAD_SILENT, BAD_NOTFOUND };
@@ -679,6 +848,7 @@ static void test_server_caps(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_fetch_through_providers, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_publish_lookup, setup, teardown),
       cmocka_unit_test_setup_teardown(test_bad_providers, setup, teardown),
       cmocka_unit_test_setup_teardown(test_server_caps, setup, teardown),
   };

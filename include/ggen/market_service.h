@@ -114,6 +114,72 @@ int ggn_market_fetch(ggn_market *m, const uint8_t *rec, size_t len, const gg_pee
 int ggn_market_fetch_cid(ggn_market *m, const uint8_t cid[GGM_CID_LEN], uint64_t expect_size,
                          const gg_peerid *hints, size_t nhints, ggn_market_fetch_cb cb, void *ud);
 
+/* ---- publishing ------------------------------------------------------------------------------ */
+
+typedef struct ggn_market_publish_result {
+  int err;         /* GG_OK when at least one peer took the record (GG_EUNREACHABLE: none) */
+  const char *key; /* "/ggen-pkg/<id>@<version>" */
+  int put_err;     /* the DHT PUT_VALUE: GG_OK, or why not (GG_EUNSUPPORTED: no DHT) */
+  size_t stored;   /* peers that took the record */
+  int provide_err; /* ADD_PROVIDER of the archive: GG_OK, GG_ENOTFOUND (the archive is not
+                      in the store), GG_EUNSUPPORTED (client mode or no DHT) */
+  size_t provided; /* peers that took the provider record */
+  double ms;
+} ggn_market_publish_result;
+
+typedef void (*ggn_market_publish_cb)(ggn_market *m, const ggn_market_publish_result *r, void *ud);
+
+/*
+ * Puts a signed release record on the network: under its versioned key in the DHT (each
+ * version has its own key, so a new version never replaces an old one; the DHT service
+ * republishes it while it runs), and, when the archive is in the store and the service is not
+ * in client mode, this node as a provider of the archive's CID. The record must decode and
+ * verify. GG_OK (cb follows); the decoder's errors, GG_ESTATE, GG_ENOMEM otherwise.
+ */
+int ggn_market_publish(ggn_market *m, const uint8_t *rec, size_t len, ggn_market_publish_cb cb,
+                       void *ud);
+
+/* Provides every archive in the store (ggs_blob_each), a few at a time; cb(m, total, ok, ud)
+ * once all are done (total 0 at once - from the loop - when the store is empty). A node runs
+ * it at start, so what it cached while it was offline becomes fetchable again. GG_OK,
+ * GG_EUNSUPPORTED (client mode or no DHT), GG_ESTATE, GG_ENOMEM, the store's errors. */
+int ggn_market_reprovide(ggn_market *m,
+                         void (*cb)(ggn_market *m, size_t total, size_t ok, void *ud), void *ud);
+
+/* ---- looking records up ------------------------------------------------------------------------
+ */
+
+#define GGN_MARKET_MAX_FOUND 64
+
+/* One record a lookup found. */
+typedef struct ggn_market_found {
+  const char *version;
+  const char *from; /* "dht" or the base58 id of the peer that answered */
+  int err;          /* the ingest's verdict: GG_OK (new), GG_EEXIST... */
+  int existed;      /* it was already in the catalog */
+} ggn_market_found;
+
+typedef struct ggn_market_lookup_result {
+  int err; /* GG_OK: at least one valid record is now in the catalog; GG_ENOTFOUND */
+  const char *id;
+  const ggn_market_found *found;
+  size_t nfound;
+  size_t refused; /* records that failed verification or ownership */
+  double ms;
+} ggn_market_lookup_result;
+
+typedef void (*ggn_market_lookup_cb)(ggn_market *m, const ggn_market_lookup_result *r, void *ud);
+
+/*
+ * Looks up the signed records of package id (version: one exact version, NULL: the versions the
+ * network knows) and ingests each valid one into the catalog without its archive
+ * (ggm_publish_ingest_record: signature, ownership and immutability are checked; source
+ * "p2p"). A version is looked up in the DHT under /ggen-pkg/<id>@<version>.
+ * GG_OK (cb follows); GG_EINVAL (bad id or version), GG_ESTATE, GG_ENOMEM.
+ */
+int ggn_market_lookup(ggn_market *m, const char *id, const char *version, ggn_market_lookup_cb cb,
+                      void *ud);
+
 /* ---- introspection -------------------------------------------------------------------------- */
 
 typedef struct ggn_market_stats {

@@ -17,6 +17,24 @@
 #include "ggen/market_service.h"
 
 typedef struct fjob fjob;
+typedef struct mjob mjob;
+
+/* A generic job (publish, lookup, reprovide): begun from its timer (never inside the call that
+ * created it), freed in the timer's close callback. The concrete job embeds it first. */
+struct mjob {
+  mjob *prev, *next;
+  ggn_market *m;
+  uv_timer_t timer;
+  void (*begin)(mjob *j);
+  void (*dispose)(mjob *j); /* frees what the concrete job owns (not the job itself) */
+  int finished;
+};
+
+/* Allocates a job of size bytes (>= sizeof(mjob)), links it and schedules begin. NULL when out
+ * of memory. */
+mjob *ggn__mjob_new(ggn_market *m, size_t size, void (*begin)(mjob *), void (*dispose)(mjob *));
+/* Unlinks the job and frees it from the loop (idempotent). */
+void ggn__mjob_finish(mjob *j);
 
 /* A DHT query's context: the callback target, cleared when the target goes away. */
 typedef struct kq {
@@ -45,6 +63,7 @@ struct ggn_market {
   uint32_t transfers;
   struct srv *servers; /* inbound streams */
   fjob *jobs;          /* fetches in progress */
+  mjob *mjobs;         /* other jobs in progress */
   kq *kqs;             /* DHT queries in flight */
   ggn_market_stats stats;
   unsigned refs;
@@ -82,5 +101,10 @@ int64_t ggn__market_wall(void);
 
 /* The fetch client's teardown on close (market_fetch.c). */
 void ggn__market_fetch_close_all(ggn_market *m);
+
+/* The /ggen-pkg/ validator that also checks the catalog (market_dht.c); installed at creation,
+ * the plain one put back at close. */
+int ggn__market_dht_init(ggn_market *m);
+void ggn__market_dht_close(ggn_market *m);
 
 #endif

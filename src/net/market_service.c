@@ -128,11 +128,64 @@ int ggn_market_new(ggn_market **out, ggn_host *h, const ggn_market_settings *st)
     gg_free(mem, m);
     return rv;
   }
+  if ((rv = ggn__market_dht_init(m)) != GG_OK) {
+    if (!m->client_mode) ggn_host_unhandle(h, GGM_FETCH_PROTOCOL);
+    gg_map_free(&m->per_peer);
+    gg_map_free(&m->buckets);
+    gg_free(mem, m->tmp);
+    gg_free(mem, m->home);
+    gg_free(mem, m);
+    return rv;
+  }
   mkdir(m->tmp, 0700);
   uv_timer_init(ggn_host_loop(h), &m->closer);
   m->closer.data = m;
   *out = m;
   return GG_OK;
+}
+
+/* ---- generic jobs --------------------------------------------------------------------------- */
+
+static void mjob_begin(uv_timer_t *t) {
+  mjob *j = t->data;
+  j->begin(j);
+}
+
+mjob *ggn__mjob_new(ggn_market *m, size_t size, void (*begin)(mjob *), void (*dispose)(mjob *)) {
+  mjob *j = gg_calloc(m->mem, 1, size);
+  if (!j) return NULL;
+  j->m = m;
+  j->begin = begin;
+  j->dispose = dispose;
+  j->next = m->mjobs;
+  if (m->mjobs) m->mjobs->prev = j;
+  m->mjobs = j;
+  ggn__market_ref(m);
+  uv_timer_init(ggn_host_loop(m->h), &j->timer);
+  j->timer.data = j;
+  uv_timer_start(&j->timer, mjob_begin, 0, 0);
+  return j;
+}
+
+static void mjob_freed(uv_handle_t *hd) {
+  mjob *j = hd->data;
+  ggn_market *m = j->m;
+  if (j->dispose) j->dispose(j);
+  gg_free(m->mem, j);
+  ggn__market_unref(m);
+}
+
+void ggn__mjob_finish(mjob *j) {
+  if (j->finished) return;
+  j->finished = 1;
+  ggn_market *m = j->m;
+  if (j->prev)
+    j->prev->next = j->next;
+  else
+    m->mjobs = j->next;
+  if (j->next) j->next->prev = j->prev;
+  uv_timer_stop(&j->timer);
+  uv_close((uv_handle_t *)&j->timer, mjob_freed);
 }
 
 static void srv_finish(srv *t);
@@ -148,7 +201,9 @@ void ggn_market_close(ggn_market *m, void (*on_closed)(void *ud), void *ud) {
     if (t->s) ggn_stream_reset(t->s);
   }
   ggn__market_fetch_close_all(m);
+  while (m->mjobs) ggn__mjob_finish(m->mjobs); /* their callbacks check m->closing */
   for (kq *q = m->kqs; q; q = q->next) q->target = NULL;
+  ggn__market_dht_close(m);
   maybe_free(m);
 }
 

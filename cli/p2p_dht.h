@@ -42,6 +42,14 @@ typedef struct cli_ctl cli_ctl;
  * answers there), GG_EINVAL (path too long), GG_EIO. */
 int cli_ctl_start(cli_ctl **out, uv_loop_t *loop, const char *path, ggn_kad *k);
 
+/* Operations of other services on the same socket: returns 1 when op is not one of its own
+ * (the DHT's are tried then), 0 when done(answer, dud) will follow, -1 when *answer is ready. */
+typedef int (*cli_ctl_exec_fn)(void *ud, json_t *op, void (*done)(json_t *answer, void *dud),
+                               void *dud, json_t **answer);
+
+/* Installs fn as the first handler of every request (NULL removes it). */
+void cli_ctl_set_extra(cli_ctl *c, cli_ctl_exec_fn fn, void *ud);
+
 /* Closes the listener and every client connection and removes the socket file. */
 void cli_ctl_stop(cli_ctl *c);
 

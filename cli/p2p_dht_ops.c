@@ -255,6 +255,8 @@ typedef struct ctl_client {
 struct cli_ctl {
   uv_pipe_t srv;
   ggn_kad *k;
+  cli_ctl_exec_fn extra; /* other services' operations (cli_ctl_set_extra) */
+  void *extra_ud;
   char *path;
   ctl_client *clients;
   int nclients;
@@ -358,8 +360,11 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   json_t *a = NULL;
   if (!op)
     a = cli_dht_error(GG_EINVAL, "request is not JSON");
-  else if (cli_dht_exec(c->ctl->k, op, op_done, c, &a) == 0)
-    a = NULL;
+  else {
+    int r = c->ctl->extra ? c->ctl->extra(c->ctl->extra_ud, op, op_done, c, &a) : 1;
+    if (r == 1) r = cli_dht_exec(c->ctl->k, op, op_done, c, &a);
+    if (r == 0) a = NULL;
+  }
   json_decref(op);
   if (a) {
     answer(c, a);
@@ -424,6 +429,11 @@ int cli_ctl_start(cli_ctl **out, uv_loop_t *loop, const char *path, ggn_kad *k) 
   }
   *out = ctl;
   return GG_OK;
+}
+
+void cli_ctl_set_extra(cli_ctl *ctl, cli_ctl_exec_fn fn, void *ud) {
+  ctl->extra = fn;
+  ctl->extra_ud = ud;
 }
 
 void cli_ctl_stop(cli_ctl *ctl) {

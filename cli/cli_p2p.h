@@ -13,6 +13,7 @@ int cli_p2p_id(cli_ctx *ctx, int argc, char **argv);
 int cli_p2p_start(cli_ctx *ctx, int argc, char **argv);
 int cli_p2p_ping(cli_ctx *ctx, int argc, char **argv);
 int cli_p2p_dht(cli_ctx *ctx, int argc, char **argv);
+int cli_p2p_peers(cli_ctx *ctx, int argc, char **argv);
 int cli_p2p_pubsub(cli_ctx *ctx, int argc, char **argv);
 
 /* Prints one gossipsub message as `ggen p2p pubsub sub` does (a text line, or a JSON object

@@ -13,12 +13,15 @@
 
 #include "cli.h"
 #include "cli_marketplace.h"
+#include "cli_p2p.h"
 #include "ggen/err.h"
 #include "ggen/install.h"
+#include "marketplace_netinstall.h"
 
 static const char install_usage[] =
     "usage: ggen marketplace install ID[@RANGE]... [--dir D] [--dry-run] [--frozen] [--force]\n"
-    "                                [--no-dependencies] [--copy] [--json] [--home DIR]\n"
+    "                                [--no-dependencies] [--copy] [--bootstrap MULTIADDR...]\n"
+    "                                [--offline] [--json] [--home DIR]\n"
     "\n"
     "Installs packs into the project directory D (default: the current directory): resolves\n"
     "them and their dependencies against this node's catalog, checks each signed release\n"
@@ -29,14 +32,21 @@ static const char install_usage[] =
     "an interrupted install leaves the previous packs and lockfile (or, once committed, is\n"
     "finished by the next ggen command in D).\n"
     "\n"
+    "Packages this node does not know are looked up on the network first - through this\n"
+    "home's running node (ggen p2p start), else a short-lived node joined through\n"
+    "--bootstrap - and the archives the install needs are fetched from the peers that\n"
+    "provide them (best reputation first), each verified against its signed record.\n"
+    "\n"
     "  --dir D            the project directory\n"
     "  --dry-run          print what would change, change nothing\n"
     "  --frozen           install exactly what ggen.lock says; fail (exit 5) when ggen.lock\n"
     "                     is missing or disagrees with the IDs or D/gpack.toml\n"
     "  --force            extract every pack again, even unchanged ones\n"
     "  --no-dependencies  do not install the named packs' dependencies\n"
-    "  --copy             copy files instead of hard-linking them from the unpacked cache\n"
-    "  --json             print the changes as JSON\n"
+    "  --copy             copy files instead of hard-linking them from the unpacked "
+    "cache\n" CLI_NET_HELP
+    "  --json             print the changes as JSON (with \"network\": what was looked up\n"
+    "                     and fetched)\n"
     "\n"
     "exit codes: 0 done (or nothing to do), 2 bad usage, bad id or range, malformed\n"
     "ggen.lock or gpack.toml, 3 unknown package or archive not in the store, 5 unsatisfiable\n"
@@ -53,10 +63,12 @@ static const char remove_usage[] =
     "another pack, or is listed in D/gpack.toml, 1 I/O error\n";
 
 static const char update_usage[] =
-    "usage: ggen marketplace update [ID...] [--dir D] [--dry-run] [--copy] [--json] [--home DIR]\n"
+    "usage: ggen marketplace update [ID...] [--dir D] [--dry-run] [--copy] [--bootstrap A...]\n"
+    "                               [--offline] [--json] [--home DIR]\n"
     "\n"
     "Re-resolves the project's packs to the newest versions their ranges allow: the named ones\n"
-    "(and what they need), or every pack without ID. Other locked versions are kept.\n"
+    "(and what they need), or every pack without ID. Other locked versions are kept. The\n"
+    "network is asked for newer versions first (as install does; --offline: not).\n"
     "\n"
     "exit codes: as install (3 also when an ID is not installed)\n";
 
@@ -83,7 +95,15 @@ typedef struct args {
   int check;
   char **ids;
   size_t n;
+  cli_net_opts net; /* install and update */
+  char **xargv;     /* argv with --bootstrap expanded; ids point into it */
 } args;
+
+static void args_free(args *a) {
+  cli_net_opts_free(&a->net);
+  free(a->xargv);
+  a->xargv = NULL;
+}
 
 static int parse(cli_ctx *ctx, int cmd, int argc, char **argv, args *a, const char *usage) {
   static const struct option opts[] = {CLI_COMMON_LONGOPTS,
@@ -94,18 +114,29 @@ static int parse(cli_ctx *ctx, int cmd, int argc, char **argv, args *a, const ch
                                        {"no-dependencies", no_argument, NULL, 'N'},
                                        {"copy", no_argument, NULL, 'C'},
                                        {"check", no_argument, NULL, 'K'},
+                                       CLI_NET_LONGOPTS,
                                        {NULL, 0, NULL, 0}};
   /* which options each command takes */
   static const char *allowed[] = {"dnFfNC", "dn", "dnC", "dK"};
   memset(a, 0, sizeof(*a));
   a->dir = ".";
+  int net = cmd == CMD_INSTALL || cmd == CMD_UPDATE;
+  if (net) { /* "--bootstrap A B" is "--bootstrap A --bootstrap B" */
+    a->xargv = cli_p2p_expand(argc, argv, "--bootstrap", 'b', &argc);
+    if (!a->xargv) return CLI_FAIL;
+    argv = a->xargv;
+  }
   optind = 1;
-  int c;
-  while ((c = getopt_long(argc, argv, "vhd:n", opts, NULL)) != -1) {
+  int c, nr;
+  while ((c = getopt_long(argc, argv, "vhd:nb:", opts, NULL)) != -1) {
     if (cli_common_opt(ctx, c, optarg)) continue;
     if (c == 'h') {
       fputs(usage, stdout);
       return -1;
+    }
+    if (net && (nr = cli_net_opt(ctx, &a->net, c, optarg))) {
+      if (nr < 0) return CLI_USAGE;
+      continue;
     }
     if (c == '?' || c == ':' || !strchr(allowed[cmd], c)) {
       if (c != '?' && c != ':') cli_err(ctx, "option '%s' does not apply here", argv[optind - 1]);
@@ -137,6 +168,7 @@ static int parse(cli_ctx *ctx, int cmd, int argc, char **argv, args *a, const ch
     cli_err(ctx, "at most %d packs per command", GGM_INSTALL_MAX_REQS);
     return CLI_USAGE;
   }
+  if (net) cli_net_opts_finish(&a->net);
   return CLI_OK;
 }
 
@@ -179,7 +211,7 @@ static void json_opt(const char *key, const char *v) {
 }
 
 static void print_result(const cli_ctx *ctx, const char *dir, const ggm_install_result *r,
-                         unsigned flags, double ms) {
+                         unsigned flags, double ms, json_t *net) {
   int dry = (flags & GGM_INSTALL_DRY_RUN) != 0;
   if (ctx->json) {
     printf("{\"project\":");
@@ -197,7 +229,12 @@ static void print_result(const cli_ctx *ctx, const char *dir, const ggm_install_
       json_opt("requested", c->requested);
       printf(",\"action\":\"%s\"}", action_name(c->action));
     }
-    printf("]}\n");
+    printf("],\"ms\":%.1f,\"network\":", ms);
+    if (net)
+      json_dumpf(net, stdout, JSON_COMPACT);
+    else
+      fputs("null", stdout);
+    printf("}\n");
     return;
   }
   if (r->recovered > 0)
@@ -246,10 +283,10 @@ static double now_ms(void) {
 }
 
 static int finish(cli_ctx *ctx, const char *dir, int rv, ggm_install_result *r, unsigned flags,
-                  double t0) {
+                  double t0, json_t *net) {
   int code;
   if (rv == GG_OK) {
-    print_result(ctx, dir, r, flags, now_ms() - t0);
+    print_result(ctx, dir, r, flags, now_ms() - t0, net);
     code = CLI_OK;
   } else {
     cli_err(ctx, "%s", r && r->msg[0] ? r->msg : gg_strerror(rv));
@@ -265,6 +302,21 @@ static int finish(cli_ctx *ctx, const char *dir, int rv, ggm_install_result *r, 
               r->recovered > 0 ? "finished" : "undone");
   }
   ggm_install_result_free(r);
+  json_decref(net);
+  return code;
+}
+
+/* Asks the network for what the install needs (unless offline); the network report or NULL. */
+static int prepare(cli_ctx *ctx, args *a, cli_mp_env *e, const ggm_install_env *env,
+                   const ggm_install_req *reqs, size_t n, int update, json_t **net) {
+  *net = NULL;
+  cli_net *cn = cli_net_open(ctx, e->home, &a->net);
+  if (!cn) return CLI_FAIL;
+  int code = CLI_OK;
+  if (cli_net_mode(cn) != CLI_NET_OFFLINE)
+    code = cli_mp_net_prepare(ctx, cn, a->dir, env, reqs, n, a->flags, update,
+                              (const char *const *)a->ids, update ? a->n : 0, net);
+  cli_net_close(cn);
   return code;
 }
 
@@ -274,7 +326,10 @@ static int finish(cli_ctx *ctx, const char *dir, int rv, ggm_install_result *r, 
 int cli_mp_install(cli_ctx *ctx, int argc, char **argv) {
   args a;
   int code = parse(ctx, CMD_INSTALL, argc, argv, &a, install_usage);
-  if (code) return code < 0 ? CLI_OK : code;
+  if (code) {
+    args_free(&a);
+    return code < 0 ? CLI_OK : code;
+  }
   ggm_install_req reqs[GGM_INSTALL_MAX_REQS];
   char *copies[GGM_INSTALL_MAX_REQS];
   for (size_t i = 0; i < a.n; i++) {
@@ -285,6 +340,7 @@ int cli_mp_install(cli_ctx *ctx, int argc, char **argv) {
     if (at && !at[1]) {
       cli_err(ctx, "'%s': nothing after '@' (ID@RANGE)", a.ids[i]);
       for (size_t k = 0; k <= i; k++) free(copies[k]);
+      args_free(&a);
       return CLI_USAGE;
     }
   }
@@ -292,6 +348,7 @@ int cli_mp_install(cli_ctx *ctx, int argc, char **argv) {
   code = cli_mp_env_open(ctx, &e, CLI_MP_CATALOG | CLI_MP_STORE);
   if (code) {
     for (size_t i = 0; i < a.n; i++) free(copies[i]);
+    args_free(&a);
     return code;
   }
   prog pg = {cli_mp_progress_wanted(ctx), 0};
@@ -299,29 +356,49 @@ int cli_mp_install(cli_ctx *ctx, int argc, char **argv) {
   ggm_install_env env = {e.home, e.cat, e.store};
   ggm_install_result *r = NULL;
   double t0 = now_ms();
-  int rv = ggm_install_run(a.dir, &env, reqs, a.n, &o, &r);
-  progress_end(&pg);
-  code = finish(ctx, a.dir, rv, r, a.flags, t0);
+  json_t *net = NULL;
+  code = prepare(ctx, &a, &e, &env, reqs, a.n, 0, &net);
+  if (code == CLI_OK) {
+    int rv = ggm_install_run(a.dir, &env, reqs, a.n, &o, &r);
+    progress_end(&pg);
+    code = finish(ctx, a.dir, rv, r, a.flags, t0, net);
+  } else {
+    json_decref(net);
+  }
   for (size_t i = 0; i < a.n; i++) free(copies[i]);
   cli_mp_env_close(&e);
+  args_free(&a);
   return code;
 }
 
 int cli_mp_update(cli_ctx *ctx, int argc, char **argv) {
   args a;
   int code = parse(ctx, CMD_UPDATE, argc, argv, &a, update_usage);
-  if (code) return code < 0 ? CLI_OK : code;
+  if (code) {
+    args_free(&a);
+    return code < 0 ? CLI_OK : code;
+  }
   cli_mp_env e;
-  if ((code = cli_mp_env_open(ctx, &e, CLI_MP_CATALOG | CLI_MP_STORE))) return code;
+  if ((code = cli_mp_env_open(ctx, &e, CLI_MP_CATALOG | CLI_MP_STORE))) {
+    args_free(&a);
+    return code;
+  }
   prog pg = {cli_mp_progress_wanted(ctx), 0};
   ggm_install_opts o = {a.flags, 0, on_progress, &pg};
   ggm_install_env env = {e.home, e.cat, e.store};
   ggm_install_result *r = NULL;
   double t0 = now_ms();
-  int rv = ggm_install_update(a.dir, &env, (const char *const *)a.ids, a.n, &o, &r);
-  progress_end(&pg);
-  code = finish(ctx, a.dir, rv, r, a.flags, t0);
+  json_t *net = NULL;
+  code = prepare(ctx, &a, &e, &env, NULL, 0, 1, &net);
+  if (code == CLI_OK) {
+    int rv = ggm_install_update(a.dir, &env, (const char *const *)a.ids, a.n, &o, &r);
+    progress_end(&pg);
+    code = finish(ctx, a.dir, rv, r, a.flags, t0, net);
+  } else {
+    json_decref(net);
+  }
   cli_mp_env_close(&e);
+  args_free(&a);
   return code;
 }
 
@@ -337,7 +414,7 @@ int cli_mp_remove(cli_ctx *ctx, int argc, char **argv) {
     for (size_t k = 0; k < a.n; k++)
       if (r->changes[i].action == GGM_INSTALL_KEEP && !strcmp(r->changes[i].id, a.ids[k]))
         printf("  %s stays installed: another pack needs it (no longer requested)\n", a.ids[k]);
-  return finish(ctx, a.dir, rv, r, a.flags, t0);
+  return finish(ctx, a.dir, rv, r, a.flags, t0, NULL);
 }
 
 static void status_text(unsigned s, char *out, size_t cap) {

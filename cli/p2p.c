@@ -12,6 +12,7 @@ static const cli_cmd cmds[] = {
     {"start", cli_p2p_start, "run a node in the foreground (identify, ping, DHT, Gossipsub)"},
     {"ping", cli_p2p_ping, "dial a peer, identify it and ping it"},
     {"dht", cli_p2p_dht, "Kademlia DHT: put, get, provide, find-providers, find-peer"},
+    {"peers", cli_p2p_peers, "peer reputation: who served fetches and searches, best first"},
     {"pubsub", cli_p2p_pubsub, "Gossipsub: sub (print a topic's messages), pub (publish one)"},
     {NULL, NULL, NULL},
 };

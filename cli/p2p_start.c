@@ -19,6 +19,7 @@
 #include "ggen/home.h"
 #include "ggen/host.h"
 #include "ggen/kad_service.h"
+#include "marketplace_net.h"
 #include "p2p_dht.h"
 
 static const char help[] =
@@ -58,6 +59,10 @@ typedef struct start_ctx {
   ggn_host *h;
   ggn_kad *k;
   ggn_gossip *gs;
+  ggn_market *m;
+  ggs_catalog *cat;
+  ggs_blob_store *store;
+  ggs_peerrep *rep;
   cli_ctl *ctl;
   uv_signal_t sig[2];
   int stopping;
@@ -69,7 +74,8 @@ static void on_signal(uv_signal_t *s, int signum) {
   (void)signum;
   if (sc->stopping) return;
   sc->stopping = 1;
-  ggn_kad_close(sc->k, NULL, NULL); /* first: no query answers a control client after this */
+  ggn_market_close(sc->m, NULL, NULL); /* before the DHT: its queries are forgotten with it */
+  ggn_kad_close(sc->k, NULL, NULL);    /* first: no query answers a control client after this */
   ggn_gossip_close(sc->gs, NULL, NULL);
   if (sc->ctl) cli_ctl_stop(sc->ctl);
   ggn_host_close(sc->h, NULL, NULL);
@@ -82,6 +88,24 @@ int cli_p2p_log_level(const cli_ctx *ctx) {
          : ctx->verbose == 2 ? GGN_LOG_DEBUG
          : ctx->verbose == 1 ? GGN_LOG_INFO
                              : GGN_LOG_WARN;
+}
+
+static void on_reprovided(ggn_market *m, size_t total, size_t ok, void *ud) {
+  (void)m;
+  start_ctx *sc = ud;
+  if (sc->ctx->json)
+    printf("{\"event\":\"market_ready\",\"archives\":%zu,\"provided\":%zu}\n", total, ok);
+  else
+    printf("market ready: providing %zu of %zu archives in the store\n", ok, total);
+  fflush(stdout);
+}
+
+/* The store's archives become fetchable again (their provider records expired while the node
+ * was down, or were never made: installs by a short-lived node). */
+static void reprovide(start_ctx *sc) {
+  int rv = ggn_market_reprovide(sc->m, on_reprovided, sc);
+  if (rv == GG_EUNSUPPORTED) return; /* --dht-client: this node provides nothing */
+  if (rv != GG_OK) cli_err(sc->ctx, "warning: cannot re-provide the store: %s", gg_strerror(rv));
 }
 
 static void print_ready(start_ctx *sc, const char *note) {
@@ -100,6 +124,7 @@ static void on_bootstrapped(ggn_kad *k, const ggp_kad_result *res, void *ud) {
   start_ctx *sc = ud;
   if (res->err == GG_OK || ggn_kad_routing_size(sc->k) > 0) {
     print_ready(sc, "");
+    reprovide(sc);
     return;
   }
   if (sc->ctx->json)
@@ -114,6 +139,36 @@ static void on_gossip_msg(ggn_gossip *gs, const ggp_gossip_msg *m, void *ud) {
   (void)gs;
   start_ctx *sc = ud;
   cli_pubsub_print(sc->ctx, m);
+}
+
+/* The home's catalog, store and reputation, and the market service over them. */
+static int open_market(start_ctx *sc, const char *home, int client) {
+  char *cat = gg_home_path(home, "catalog.db"), *store = gg_home_path(home, "store"),
+       *rep = gg_home_path(home, "peers.db");
+  int rv = cat && store && rep ? GG_OK : GG_ENOMEM;
+  if (rv == GG_OK && (rv = ggs_catalog_open(&sc->cat, cat, GGS_CATALOG_CREATE, NULL)) != GG_OK)
+    cli_err(sc->ctx, "cannot open the catalog %s: %s", cat, gg_strerror(rv));
+  if (rv == GG_OK && (rv = ggs_blob_open(&sc->store, store, NULL, NULL)) != GG_OK)
+    cli_err(sc->ctx, "cannot open the package store %s: %s", store, gg_strerror(rv));
+  if (rv == GG_OK && (rv = ggs_peerrep_open(&sc->rep, rep)) != GG_OK)
+    cli_err(sc->ctx, "cannot open the peer reputation %s: %s", rep, gg_strerror(rv));
+  free(cat);
+  free(store);
+  free(rep);
+  if (rv != GG_OK) return rv;
+  ggn_market_settings ms = {.home = home,
+                            .catalog = sc->cat,
+                            .store = sc->store,
+                            .rep = sc->rep,
+                            .kad = sc->k,
+                            .client_mode = client};
+  return ggn_market_new(&sc->m, sc->h, &ms);
+}
+
+static void close_stores(start_ctx *sc) {
+  ggs_catalog_close(sc->cat);
+  ggs_blob_close(sc->store);
+  ggs_peerrep_close(sc->rep);
 }
 
 /* GGEN_P2P_DHT_SERVER=0|false|no asks for client mode. */
@@ -237,7 +292,7 @@ int cli_p2p_start(cli_ctx *ctx, int argc, char **argv) {
   char *db = gg_home_path(home, "dht.db"), *sock = gg_home_path(home, CLI_CTL_SOCKET);
   gg_keypair kp;
   int rv = db && sock ? cli_p2p_load_identity(ctx, home, &kp) : GG_ENOMEM;
-  free(home);
+  char *mhome = home; /* kept for the market service */
   if (rv == GG_OK && cli_ctl_alive(sock)) {
     cli_err(ctx, "a node already runs in this home (%s answers)", sock);
     rv = GG_EEXIST;
@@ -245,6 +300,7 @@ int cli_p2p_start(cli_ctx *ctx, int argc, char **argv) {
   if (rv != GG_OK) {
     free(db);
     free(sock);
+    free(mhome);
     return cli_exit_for(rv);
   }
 
@@ -270,18 +326,22 @@ int cli_p2p_start(cli_ctx *ctx, int argc, char **argv) {
     rv = ggn_gossip_new(&sc.gs, sc.h, NULL);
     for (int i = 0; rv == GG_OK && i < nsubs; i++)
       rv = ggn_gossip_subscribe(sc.gs, subs[i], on_gossip_msg, &sc);
+    if (rv == GG_OK) rv = open_market(&sc, mhome, client);
     if (rv != GG_OK) {
+      if (sc.m) ggn_market_close(sc.m, NULL, NULL);
       ggn_gossip_close(sc.gs, NULL, NULL);
       ggn_kad_close(sc.k, NULL, NULL);
       ggn_host_close(sc.h, NULL, NULL);
     }
   }
   free(db);
+  free(mhome);
   if (rv != GG_OK) {
     cli_err(ctx, "cannot start the node: %s", gg_strerror(rv));
     free(sock);
     uv_run(&loop, UV_RUN_DEFAULT);
     uv_loop_close(&loop);
+    close_stores(&sc);
     return cli_exit_for(rv);
   }
   char id[GG_PEERID_TEXT_MAX];
@@ -310,6 +370,7 @@ int cli_p2p_start(cli_ctx *ctx, int argc, char **argv) {
   fflush(stdout);
   if (exit_code == CLI_OK) {
     rv = cli_ctl_start(&sc.ctl, &loop, sock, sc.k);
+    if (rv == GG_OK) cli_ctl_set_extra(sc.ctl, cli_market_exec, sc.m);
     if (rv == GG_EEXIST) {
       cli_err(ctx, "a node already runs in this home (%s answers)", sock);
       exit_code = CLI_CONFLICT;
@@ -319,11 +380,13 @@ int cli_p2p_start(cli_ctx *ctx, int argc, char **argv) {
   }
   free(sock);
   if (exit_code != CLI_OK) {
+    ggn_market_close(sc.m, NULL, NULL);
     ggn_kad_close(sc.k, NULL, NULL);
     ggn_gossip_close(sc.gs, NULL, NULL);
     ggn_host_close(sc.h, NULL, NULL);
     uv_run(&loop, UV_RUN_DEFAULT);
     uv_loop_close(&loop);
+    close_stores(&sc);
     return exit_code;
   }
   sc.boot_start = uv_hrtime();
@@ -335,6 +398,7 @@ int cli_p2p_start(cli_ctx *ctx, int argc, char **argv) {
     }
   } else {
     print_ready(&sc, " (no bootstrap peers: others join through this node)");
+    reprovide(&sc);
   }
   for (int i = 0; i < 2; i++) {
     uv_signal_init(&loop, &sc.sig[i]);
@@ -343,6 +407,8 @@ int cli_p2p_start(cli_ctx *ctx, int argc, char **argv) {
   }
   uv_run(&loop, UV_RUN_DEFAULT);
   cli_dht_forget(); /* control requests still running when the node stopped */
+  cli_market_forget();
+  close_stores(&sc);
   if (uv_loop_close(&loop) != 0) exit_code = CLI_FAIL;
   if (ctx->json) printf("{\"event\":\"stopped\"}\n");
   return exit_code;

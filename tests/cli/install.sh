@@ -39,14 +39,15 @@ ex="$SRC/examples/gpacks"
 expect 2 mp publish "$ex/macros-std" --local
 grep -q "keygen" "$tmp/err" || fail "no hint to run keygen"
 mp keygen >/dev/null
-expect 2 mp publish "$ex/macros-std"
-grep -q -- "--local" "$tmp/err" || fail "publish without --local: no hint"
 expect 0 mp publish "$ex/macros-std" --local --dry-run
 grep -q "would publish io.ggen.examples.macros-std@0.1.3" "$tmp/out" || fail "dry run output"
 expect 3 mp install --dir "$tmp" io.ggen.examples.macros-std   # the dry run stored nothing
+# without --local and without a network: published on this node, exit 4 with a hint
+expect 4 mp publish "$ex/macros-std"
+grep -q -- "--local" "$tmp/err" || fail "publish without --local: no hint"
 for p in macros-std rdf-core rust-cli-subcommand; do mp publish "$ex/$p" --local >/dev/null; done
 json=$(mp publish "$ex/rdf-core" --local --json)
-[[ $json == '{"id":"io.ggen.examples.rdf-core","version":"1.0.0","cid":"bafkrei'*'"existed":true,"dry_run":false}' ]] ||
+[[ $json == '{"id":"io.ggen.examples.rdf-core","version":"1.0.0","cid":"bafkrei'*'"existed":true,"dry_run":false,"network":null}' ]] ||
   fail "publish --json: $json"
 # malformed manifest: position in the message, exit 2
 mkdir -p "$tmp/bad"

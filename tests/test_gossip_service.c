@@ -628,6 +628,42 @@ static void test_attack_flood(void **state) {
   close_all(&loop, 4);
 }
 
+/* Peer exchange: A prunes B (leaving the topic) and offers C; B, which knows C's address but
+ * is not connected to it, dials C and gossips with it. */
+static void test_px_dial(void **state) {
+  (void)state;
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  memset(gn, 0, sizeof(gn));
+  ggp_gossip_settings ra = fast_router(), rb = fast_router(), rc = fast_router();
+  ra.do_px = 1;
+  rb.score.accept_px_threshold = 0; /* A's score at B is 0 at first: take its offers */
+  const ggp_gossip_settings *rs[3] = {&ra, &rb, &rc};
+  for (int i = 0; i < 3; i++) {
+    ggn_gossip_settings st = {.router = rs[i]};
+    ht_node_start(&hn[i], &loop, NULL, 9500 + (uint64_t)i);
+    assert_int_equal(ggn_gossip_new(&gn[i].gs, hn[i].h, &st), GG_OK);
+  }
+  subscribe_all(3);
+  ht_connect_nodes(&loop, &hn[0], &hn[1]);
+  ht_connect_nodes(&loop, &hn[0], &hn[2]);
+  assert_int_equal(ggn_host_add_addr(hn[1].h, ggn_host_peer_id(hn[2].h), &hn[2].addr), GG_OK);
+  HT_RUN_UNTIL(&loop, in_mesh(0, 1) && in_mesh(0, 2), 5000);
+  assert_true(in_mesh(0, 1) && in_mesh(0, 2));
+  assert_int_equal(router_peers(1), 1);
+  assert_int_equal(ggn_gossip_unsubscribe(gn[0].gs, TOPIC), GG_OK);
+  HT_RUN_UNTIL(&loop, router_peers(1) == 2 && in_mesh(1, 2), 5000);
+  assert_int_equal(router_peers(1), 2);
+  ggn_gossip_stats st;
+  ggn_gossip_get_stats(gn[1].gs, &st);
+  assert_int_equal(st.px_dials, 1);
+  assert_non_null(ggn_host_conn_to(hn[1].h, ggn_host_peer_id(hn[2].h)));
+  assert_int_equal(publish(2, "over the exchanged link", NULL), GG_OK);
+  HT_RUN_UNTIL(&loop, gn[1].got == 1, 5000);
+  assert_string_equal(gn[1].last, "over the exchanged link");
+  close_all(&loop, 3);
+}
+
 /* ---- life cycle ---------------------------------------------------------------------------------
  */
 
@@ -742,6 +778,7 @@ int main(void) {
       cmocka_unit_test(test_attack_invalid_signatures),
       cmocka_unit_test(test_attack_malformed_rpcs),
       cmocka_unit_test(test_attack_flood),
+      cmocka_unit_test(test_px_dial),
       cmocka_unit_test(test_close_inside_handler),
       cmocka_unit_test(test_new_errors_and_alloc_failures),
       cmocka_unit_test(test_alloc_failures),

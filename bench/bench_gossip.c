@@ -178,7 +178,8 @@ static double pct(double *v, size_t n, double p) { return n ? bench_percentile(v
 /* One configuration on a fresh network. 0, or -1 after printing a harness failure. */
 static int run_config(bench_report *rep, const opts *o, unsigned n, double delay) {
   bh *h;
-  bh_config cfg = {.nodes = n, .min_workers = o->min_workers, .fds_per_node = 64};
+  unsigned mw = o->min_workers < n ? o->min_workers : n;
+  bh_config cfg = {.nodes = n, .min_workers = mw, .fds_per_node = 64};
   if (bh_new(&h, &cfg) != 0) return -1;
   int rv = -1;
   bh_op *ops = NULL;
@@ -327,13 +328,14 @@ int main(int argc, char **argv) {
   int rc = bh_worker_main(argc, argv);
   if (rc >= 0) return rc;
   bench_report *rep = bench_report_new("gossip", argc, argv);
-  opts o = {.msgs = 20, .records = 5, .size = 1024};
+  /* at least one worker per core: a worker runs its nodes on one thread */
+  long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+  opts o = {.msgs = 20, .records = 5, .size = 1024, .min_workers = ncpu > 1 ? (unsigned)ncpu : 1};
   static const unsigned full[] = {5, 10, 20, 50, 100, 1000};
   if (bench_quick(rep)) {
     o.nodes[o.nnodes++] = 10;
     o.msgs = 5;
     o.records = 2;
-    o.min_workers = 2;
   } else {
     for (size_t i = 0; i < sizeof full / sizeof full[0]; i++) o.nodes[o.nnodes++] = full[i];
   }

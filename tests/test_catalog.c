@@ -526,6 +526,46 @@ static void test_ranking(void **state) {
   expect_text(f->cat, "rust web", "rust-web-kit,web-rust-kit,rust-only");
 }
 
+/* ggs_catalog_score gives what the search gives, from the fields alone (also for a corrected
+ * query and several words). */
+static void test_score_outside(void **state) {
+  fx *f = *state;
+  put(f->cat, "search-search", "search everything", "search,search-cli,Searchable,research",
+      "search,searching", NULL, NULL, NULL, 90000, 500, NULL);
+  put(f->cat, "finder", "a Search library", NULL, NULL, NULL, NULL, NULL, 1000000, 1000, NULL);
+  put(f->cat, "Search", "the exact one", NULL, NULL, NULL, NULL, NULL, 0, 0, NULL);
+  put(f->cat, "rust-web-kit", "tools for the web", "rust", NULL, NULL, NULL, NULL, 0, 3, NULL);
+  const char *queries[] = {"search", "  SEARCH ", "serach", "rust web", "web"};
+  for (size_t qi = 0; qi < sizeof queries / sizeof queries[0]; qi++) {
+    ggs_catalog_results *r = search(f->cat, queries[qi]);
+    assert_true(r->n > 0);
+    const char *as = r->corrected ? r->corrected : queries[qi];
+    for (size_t i = 0; i < r->n; i++) {
+      ggs_catalog_info *info;
+      assert_int_equal(ggs_catalog_get(f->cat, r->hits[i].id, NULL, &info), GG_OK);
+      ggs_catalog_pkg p = {.id = info->id,
+                           .name = info->name,
+                           .description = info->description,
+                           .tags = info->tags,
+                           .n_tags = info->n_tags,
+                           .keywords = info->keywords,
+                           .n_keywords = info->n_keywords,
+                           .downloads = info->downloads,
+                           .stars = info->stars};
+      int exact = -1;
+      double sc = ggs_catalog_score(as, &p, &exact);
+      if (sc != r->hits[i].score || exact != r->hits[i].exact)
+        fail_msg("%s for \"%s\": %f/%d, search said %f/%d", r->hits[i].id, as, sc, exact,
+                 r->hits[i].score, r->hits[i].exact);
+      ggs_catalog_info_free(info);
+    }
+    ggs_catalog_results_free(r);
+  }
+  ggs_catalog_pkg none = {.id = "x"};
+  assert_true(ggs_catalog_score("", &none, NULL) == 0.0);
+  assert_true(ggs_catalog_score("zzz", &none, NULL) == 0.0);
+}
+
 static void test_owner(void **state) {
   fx *f = *state;
   const uint8_t k1[32] = {1}, k2[32] = {2};
@@ -916,6 +956,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_filters, setup, teardown),
       cmocka_unit_test_setup_teardown(test_typos, setup, teardown),
       cmocka_unit_test_setup_teardown(test_ranking, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_score_outside, setup, teardown),
       cmocka_unit_test_setup_teardown(test_owner, setup, teardown),
       cmocka_unit_test_setup_teardown(test_import_ggen, setup, teardown),
       cmocka_unit_test_setup_teardown(test_import_bad, setup, teardown),

@@ -260,6 +260,13 @@ int ggs_catalog_search(ggs_catalog *cat, const ggs_catalog_query *q,
                        ggs_catalog_results **out);
 void ggs_catalog_results_free(ggs_catalog_results *r);
 
+/* ggen's relevance of one package for a query text: the score ggs_catalog_search gives a
+ * package (the query as searched, i.e. after typo correction), computed from the fields alone,
+ * without the catalog - so packages that are not in it (search answers from peers) rank by the
+ * same rules. Case-insensitive; whitespace in text is collapsed. *exact (may be NULL) gets 1
+ * on an exact id or name match. 0 for an empty text; -1 when out of memory. */
+double ggs_catalog_score(const char *text, const ggs_catalog_pkg *pkg, int *exact);
+
 /* ---- import of ggen's registry indexes ------------------------------------------------- */
 
 enum {

@@ -17,6 +17,7 @@
  * this is exactly ggen's score. Matching is ASCII case-insensitive substring matching, as
  * ggen's to_lowercase + contains on ASCII text.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "store/catalog_score.h"
@@ -138,5 +139,70 @@ double ggs__score(const ggs__squery *q, const char *id, size_t idlen, const char
   }
   s += 10.0 * (double)(list_hits(q, tags, tagslen) + list_hits(q, kw, kwlen));
   if (s > 0.0) s += ggs__popularity(downloads, stars);
+  return s;
+}
+
+/* ---- the public scoring of one package ------------------------------------------------------ */
+
+/* Lower-case copy of a list as '\n'-separated lines. */
+static char *lower_lines(const char *const *v, size_t n, size_t *len) {
+  size_t total = 0;
+  for (size_t i = 0; i < n; i++) total += strlen(v[i]) + 1;
+  char *out = malloc(total + 1), *p = out;
+  if (!out) return NULL;
+  for (size_t i = 0; i < n; i++) {
+    size_t k = strlen(v[i]);
+    ggs__lower(p, v[i], k);
+    p += k;
+    if (i + 1 < n) *p++ = '\n';
+  }
+  *p = 0;
+  *len = (size_t)(p - out);
+  return out;
+}
+
+static char *lower_dup(const char *s, size_t *len) {
+  *len = s ? strlen(s) : 0;
+  char *out = malloc(*len + 1);
+  if (out) ggs__lower(out, s ? s : "", *len);
+  return out;
+}
+
+double ggs_catalog_score(const char *text, const ggs_catalog_pkg *pkg, int *exact) {
+  int ex = 0;
+  if (exact) *exact = 0;
+  size_t tn = text ? strlen(text) : 0;
+  char *q = malloc(tn + 1);
+  if (!q) return -1;
+  /* collapse whitespace, trim, lower-case: the text as the catalog searches it */
+  size_t o = 0;
+  for (size_t i = 0; i < tn; i++) {
+    char c = text[i];
+    int ws = c == ' ' || c == '\t' || c == '\n' || c == '\r';
+    if (ws) {
+      if (o && q[o - 1] != ' ') q[o++] = ' ';
+      continue;
+    }
+    q[o++] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+  }
+  while (o && q[o - 1] == ' ') o--;
+  q[o] = 0;
+  size_t l[5];
+  char *f[5];
+  f[0] = lower_dup(pkg->id, &l[0]);
+  f[1] = lower_dup(pkg->name ? pkg->name : pkg->id, &l[1]);
+  f[2] = lower_dup(pkg->description, &l[2]);
+  f[3] = lower_lines(pkg->tags, pkg->n_tags, &l[3]);
+  f[4] = lower_lines(pkg->keywords, pkg->n_keywords, &l[4]);
+  double s = -1;
+  if (f[0] && f[1] && f[2] && f[3] && f[4]) {
+    ggs__squery sq;
+    ggs__squery_init(&sq, q, o);
+    s = ggs__score(&sq, f[0], l[0], f[1], l[1], f[2], l[2], f[3], l[3], f[4], l[4], pkg->downloads,
+                   pkg->stars, &ex);
+    if (exact) *exact = ex;
+  }
+  for (int i = 0; i < 5; i++) free(f[i]);
+  free(q);
   return s;
 }

@@ -27,6 +27,7 @@
 #include "ggen/host.h"
 #include "ggen/kad_service.h"
 #include "ggen/market_service.h"
+#include "ggen/psearch.h"
 #include "ggen/publish.h"
 #include "ggen/rand.h"
 #include "ggen/release.h"
@@ -156,6 +157,22 @@ static void close_nodes(uv_loop_t *loop, node *ns, int n) {
     node_free(&ns[i]);
   }
   assert_int_equal(uv_loop_close(loop), 0);
+}
+
+typedef struct ht_dial_res {
+  int done, err;
+} ht_dial_res;
+
+static void dial_cb(ggn_host *h, ggn_conn *c, int err, void *ud) {
+  (void)h, (void)c;
+  ht_dial_res *d = ud;
+  d->done = 1;
+  d->err = err;
+}
+
+static void run_for(uv_loop_t *loop, uint64_t ms) {
+  gg_ts end = uv_hrtime() + GG_MS(ms);
+  while (uv_hrtime() < end) run_once(loop);
 }
 
 typedef struct qres {
@@ -557,6 +574,182 @@ static void test_publish_lookup(void **state) {
   close_nodes(&loop, ns, 6);
 }
 
+/* ---- searching ---------------------------------------------------------------------------- */
+
+typedef struct sres {
+  int done, err;
+  size_t n;
+  double ms;
+  struct {
+    gg_peerid peer;
+    int err;
+    size_t nrec, invalid;
+  } a[16];
+  gg_buf recs[16][8]; /* copies of the records */
+} sres;
+
+static void s_done(ggn_market *m, const ggn_market_search_result *r, void *ud) {
+  (void)m;
+  sres *s = ud;
+  s->done = 1;
+  s->err = r->err;
+  s->n = r->nanswers;
+  s->ms = r->ms;
+  for (size_t i = 0; i < r->nanswers && i < 16; i++) {
+    s->a[i].peer = r->answers[i].peer;
+    s->a[i].err = r->answers[i].err;
+    s->a[i].nrec = r->answers[i].n;
+    s->a[i].invalid = r->answers[i].invalid;
+    for (size_t k = 0; k < r->answers[i].n && k < 8; k++) {
+      gg_buf_init(&s->recs[i][k], NULL, GGM_RELEASE_MAX);
+      gg_buf_append(&s->recs[i][k], r->answers[i].records[k].p, r->answers[i].records[k].len);
+    }
+  }
+}
+
+static void sres_free(sres *s) {
+  for (size_t i = 0; i < s->n && i < 16; i++)
+    for (size_t k = 0; k < s->a[i].nrec && k < 8; k++) gg_buf_free(&s->recs[i][k]);
+}
+
+static int answer_of(const sres *s, const node *n) {
+  for (size_t i = 0; i < s->n; i++)
+    if (gg_peerid_eq(&s->a[i].peer, ggn_host_peer_id(n->h))) return (int)i;
+  return -1;
+}
+
+/* A search server that lies (a tampered record) or says nothing. */
+typedef struct badsearch {
+  int mode; /* 1: tampered record, 2: silent */
+  gg_buf rec;
+} badsearch;
+
+static void bs_msg(ggn_stream *s, const uint8_t *m, size_t n, void *ud) {
+  badsearch *b = ud;
+  ggm_psearch_req q;
+  assert_int_equal(ggm_psearch_req_decode(m, n, &q), GG_OK);
+  ggm_psearch_req_free(&q);
+  if (b->mode == 2) return;
+  gg_slice r = {gg_buf_ptr(&b->rec), gg_buf_len(&b->rec)};
+  gg_buf o;
+  gg_buf_init(&o, NULL, 1 << 20);
+  assert_int_equal(ggm_psearch_resp_encode(GGM_ST_OK, &r, 1, NULL, NULL, &o), GG_OK);
+  ggn_stream_write(s, gg_buf_ptr(&o), gg_buf_len(&o));
+  ggn_stream_close_write(s);
+  gg_buf_free(&o);
+}
+
+static const ggn_stream_callbacks bs_cbs = {.on_msg = bs_msg};
+
+static void bs_stream(ggn_stream *s, void *ud) {
+  ggn_stream_set_callbacks(s, &bs_cbs, ud);
+  ggn_stream_read_msgs(s, GGM_SEARCH_REQ_MAX);
+}
+
+static void test_search(void **state) {
+  (void)state;
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  ggn_market_settings ms = {.search_deadline = GG_MS(600)};
+  node ns[7];
+  for (int i = 0; i < 5; i++) node_start(&ns[i], &loop, i, 1, &ms);
+  join_all(&loop, ns, 5);
+  node *a = &ns[1], *b = &ns[2], *asker = &ns[4];
+  size_t l1, l2, l3;
+  uint8_t c1[GGM_CID_LEN], c2[GGM_CID_LEN], c3[GGM_CID_LEN];
+  uint8_t *r1 = publish_on(a, 1, "io.s.json-parser", "1.0.0", &l1, c1);
+  uint8_t *r3 = publish_on(a, 1, "io.s.json-parser", "1.2.0", &l3, c3);
+  uint8_t *r2 = publish_on(b, 2, "io.s.yaml-parser", "2.0.0", &l2, c2);
+  /* two liars, connected to the asker */
+  badsearch bad[2] = {{.mode = 1}, {.mode = 2}};
+  gg_buf_init(&bad[0].rec, NULL, GGM_RELEASE_MAX);
+  gg_buf_append(&bad[0].rec, r2, l2);
+  gg_buf_ptr(&bad[0].rec)[l2 - 4] ^= 1;
+  for (int i = 0; i < 2; i++) {
+    node_start(&ns[5 + i], &loop, 5 + i, 0, NULL);
+    assert_int_equal(ggn_host_handle(ns[5 + i].h, GGM_SEARCH_PROTOCOL, bs_stream, &bad[i]), GG_OK);
+    ht_dial_res d = {0};
+    assert_int_equal(ggn_host_dial(asker->h, &ns[5 + i].addr, dial_cb, &d), GG_OK);
+    RUN_UNTIL(&loop, d.done, 5000);
+    assert_int_equal(d.err, GG_OK);
+  }
+  run_for(&loop, 100); /* identify answers arrive */
+
+  ggm_psearch_req q = {.text = "parser"};
+  sres s = {0};
+  gg_ts t0 = uv_hrtime();
+  assert_int_equal(ggn_market_search(asker->m, &q, s_done, &s), GG_OK);
+  RUN_UNTIL(&loop, s.done, 5000);
+  double took = (double)(uv_hrtime() - t0) / 1e6;
+  assert_true(s.done);
+  assert_int_equal(s.err, GG_OK);
+  /* the silent one keeps the search to its deadline, not beyond */
+  assert_true(took >= 550 && took < 1500);
+  int ia = answer_of(&s, a), ib = answer_of(&s, b), i5 = answer_of(&s, &ns[5]),
+      i6 = answer_of(&s, &ns[6]);
+  assert_true(ia >= 0 && ib >= 0 && i5 >= 0 && i6 >= 0);
+  assert_int_equal(s.a[ia].err, GG_OK);
+  assert_int_equal(s.a[ia].nrec, 1); /* the latest version of its package */
+  assert_int_equal(s.a[ib].nrec, 1);
+  assert_int_equal(s.a[i5].nrec, 0);
+  assert_int_equal(s.a[i5].invalid, 1);
+  assert_int_equal(s.a[i6].err, GG_ETIMEDOUT);
+  /* merged the way the CLI does: both packages, newest versions */
+  ggm_psearch_answer ans[16];
+  gg_slice sl[16][8];
+  char ids[16][GG_PEERID_TEXT_MAX];
+  for (size_t i = 0; i < s.n; i++) {
+    for (size_t k = 0; k < s.a[i].nrec; k++)
+      sl[i][k] = (gg_slice){gg_buf_ptr(&s.recs[i][k]), gg_buf_len(&s.recs[i][k])};
+    gg_peerid_to_b58(&s.a[i].peer, ids[i], sizeof ids[i]);
+    ans[i] = (ggm_psearch_answer){ids[i], sl[i], s.a[i].nrec, NULL};
+  }
+  ggm_psearch_merged *mg;
+  assert_int_equal(ggm_psearch_merge(&q, NULL, ans, s.n, NULL, NULL, &mg), GG_OK);
+  assert_int_equal(mg->n, 2);
+  for (size_t i = 0; i < mg->n; i++)
+    assert_string_equal(mg->v[i].version,
+                        !strcmp(mg->v[i].id, "io.s.json-parser") ? "1.2.0" : "2.0.0");
+  ggm_psearch_merged_free(mg);
+  sres_free(&s);
+  /* the liar is known as one now */
+  char id[GG_PEERID_TEXT_MAX];
+  ggs_peerrep_stats rs;
+  gg_peerid_to_b58(ggn_host_peer_id(ns[5].h), id, sizeof id);
+  assert_int_equal(ggs_peerrep_get(asker->rep, id, &rs), GG_OK);
+  assert_int_equal(rs.failures, GGS_PEERREP_BAD_WEIGHT);
+  assert_int_equal(rs.searches, 1);
+
+  /* every version of an id, from peers, cataloged: a lookup without a version */
+  lres l;
+  lookup(&loop, asker, "io.s.json-parser", NULL, &l);
+  assert_int_equal(l.err, GG_OK);
+  assert_int_equal(l.nfound, 2);
+  ggs_catalog_info *info;
+  assert_int_equal(ggs_catalog_get(asker->cat, "io.s.json-parser", NULL, &info), GG_OK);
+  assert_int_equal(info->n_versions, 2);
+  ggs_catalog_info_free(info);
+  /* a version the DHT does not have (never put there) comes from peers too */
+  lookup(&loop, &ns[3], "io.s.yaml-parser", "2.0.0", &l);
+  assert_int_equal(l.err, GG_OK);
+  assert_int_equal(l.nfound, 1);
+  ggn_market_stats st;
+  ggn_market_get_stats(a->m, &st);
+  assert_true(st.searches_served >= 2);
+
+  /* a query over the caps is refused at once */
+  char big[GGM_SEARCH_TEXT_MAX + 10];
+  memset(big, 'q', sizeof big - 1);
+  big[sizeof big - 1] = 0;
+  ggm_psearch_req bq = {.text = big};
+  assert_int_equal(ggn_market_search(asker->m, &bq, s_done, &s), GG_EINVAL);
+  gg_buf_free(&bad[0].rec);
+  free(r1);
+  free(r2);
+  free(r3);
+  close_nodes(&loop, ns, 7);
+}
+
 /* ---- misbehaving providers ------------------------------------------------------------------- */
 
 enum { BAD_WRONG = 1, BAD_EXTRA, BAD_SIZE, BAD_SILENT, BAD_NOTFOUND };
@@ -849,6 +1042,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_fetch_through_providers, setup, teardown),
       cmocka_unit_test_setup_teardown(test_publish_lookup, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_search, setup, teardown),
       cmocka_unit_test_setup_teardown(test_bad_providers, setup, teardown),
       cmocka_unit_test_setup_teardown(test_server_caps, setup, teardown),
   };

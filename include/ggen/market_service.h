@@ -9,6 +9,9 @@
  *    tried best reputation first; the bytes are hashed as they arrive and checked against the
  *    CID before anything is stored; a verified archive is ingested with its signed record
  *    (ggm_publish_ingest) and this node then provides it in the DHT (unless client mode);
+ *  - answers searches on /ggen/search/1.0.0 (include/ggen/psearch.h) from the catalog with
+ *    signed records, and asks peers: the connected ones that serve the protocol and the DHT's
+ *    routing table, best reputation first, a bounded number, until a deadline;
  *  - records every answer in the peer reputation (include/ggen/peerrep.h).
  *
  * Threading and lifetime: the service lives on its host's loop. Create it after the Kademlia
@@ -29,6 +32,7 @@
 #include "ggen/kad_service.h"
 #include "ggen/pack.h"
 #include "ggen/peerrep.h"
+#include "ggen/psearch.h"
 
 typedef struct ggn_market ggn_market;
 
@@ -49,6 +53,8 @@ typedef struct ggn_market_settings {
                              (= 5 s); then the next provider is tried */
   gg_ts stall_timeout;    /* a transfer without progress for this long fails (= 10 s) */
   uint32_t max_providers; /* providers asked for and tried per fetch (= 8) */
+  uint32_t search_fanout; /* peers one search asks (= 8, at most 16) */
+  gg_ts search_deadline;  /* a search returns what arrived by then (= 1 s) */
 } ggn_market_settings;
 
 /*
@@ -174,20 +180,56 @@ typedef void (*ggn_market_lookup_cb)(ggn_market *m, const ggn_market_lookup_resu
  * Looks up the signed records of package id (version: one exact version, NULL: the versions the
  * network knows) and ingests each valid one into the catalog without its archive
  * (ggm_publish_ingest_record: signature, ownership and immutability are checked; source
- * "p2p"). A version is looked up in the DHT under /ggen-pkg/<id>@<version>.
+ * "p2p"). A version is looked up in the DHT under /ggen-pkg/<id>@<version>; without a version,
+ * or when the DHT has none, peers are asked for every version of the id (ggn_market_search).
  * GG_OK (cb follows); GG_EINVAL (bad id or version), GG_ESTATE, GG_ENOMEM.
  */
 int ggn_market_lookup(ggn_market *m, const char *id, const char *version, ggn_market_lookup_cb cb,
                       void *ud);
+
+/* ---- searching --------------------------------------------------------------------------------
+ */
+
+/* One peer's answer. Records are the ones whose signature verified (the others are dropped
+ * and the peer is penalised). */
+typedef struct ggn_market_answer {
+  gg_peerid peer;
+  int err;   /* GG_OK; the peer's refusal (GG_ELIMIT: rate limited or busy...); GG_ETIMEDOUT
+                (no answer by the deadline); a stream or protocol error */
+  double ms; /* time to the answer, < 0 without one */
+  const gg_slice *records;
+  size_t n;
+  size_t invalid;        /* records dropped: they did not verify */
+  const char *corrected; /* the peer's typo correction, "" when none */
+} ggn_market_answer;
+
+typedef struct ggn_market_search_result {
+  int err; /* GG_OK (even with no answer: see answers); GG_ENOTFOUND: no peer to ask */
+  const ggn_market_answer *answers; /* one per peer asked */
+  size_t nanswers;
+  double ms;
+} ggn_market_search_result;
+
+typedef void (*ggn_market_search_cb)(ggn_market *m, const ggn_market_search_result *r, void *ud);
+
+/*
+ * Asks up to search_fanout peers (connected peers that announced /ggen/search/1.0.0 and the
+ * DHT routing table, best reputation first; a client-mode node with fewer first looks for more
+ * with one DHT lookup) and reports when all answered or at search_deadline, whichever is
+ * first. q->id set: every version of that package. GG_OK (cb follows), GG_EINVAL (the query
+ * does not encode: a field over its cap), GG_ESTATE, GG_ENOMEM.
+ */
+int ggn_market_search(ggn_market *m, const ggm_psearch_req *q, ggn_market_search_cb cb, void *ud);
 
 /* ---- introspection -------------------------------------------------------------------------- */
 
 typedef struct ggn_market_stats {
   uint64_t served, served_bytes; /* archives served to peers */
   uint64_t refused_busy, refused_rate, refused_missing;
-  uint64_t fetched, fetched_bytes; /* archives fetched from peers */
-  uint64_t fetch_failures;         /* provider attempts that failed */
-  uint32_t transfers;              /* archives being served now */
+  uint64_t fetched, fetched_bytes;          /* archives fetched from peers */
+  uint64_t fetch_failures;                  /* provider attempts that failed */
+  uint64_t searches_served, search_refused; /* search requests answered / refused */
+  uint32_t transfers;                       /* archives being served now */
 } ggn_market_stats;
 
 void ggn_market_get_stats(const ggn_market *m, ggn_market_stats *st);

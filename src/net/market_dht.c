@@ -284,8 +284,10 @@ static void ljob_take(ljob *l, const uint8_t *rec, size_t len, const char *from)
   ggm_release r;
   int rv = ggm_release_decode(rec, len, &r, m->mem);
   if (rv == GG_OK) {
-    if (strcasecmp(r.id, l->id) || (l->version[0] && strcmp(r.version, l->version))) rv = GG_EINVAL;
+    int other = l->version[0] && strcmp(r.version, l->version);
+    if (strcasecmp(r.id, l->id)) rv = GG_EINVAL;
     ggm_release_free(&r);
+    if (other && rv == GG_OK) return; /* a peer listing every version: not the one asked */
   }
   ggm_publish_env env = {m->home, m->cat, m->store};
   ggm_publish_result pr = {0};
@@ -320,10 +322,29 @@ static void ljob_done(ljob *l) {
   ggn__mjob_finish(&l->j);
 }
 
+static void peers_done(ggn_market *m, const ggn_market_search_result *r, void *ud) {
+  (void)m;
+  ljob *l = ud;
+  for (size_t i = 0; i < r->nanswers; i++) {
+    char peer[GG_PEERID_TEXT_MAX];
+    if (gg_peerid_to_b58(&r->answers[i].peer, peer, sizeof peer) < 0) continue;
+    for (size_t k = 0; k < r->answers[i].n; k++)
+      ljob_take(l, r->answers[i].records[k].p, r->answers[i].records[k].len, peer);
+  }
+  ljob_done(l);
+}
+
+/* Asks peers for every version of the id (the DHT can only be asked for one version). */
+static void ask_peers(ljob *l) {
+  ggm_psearch_req q = {.id = l->id, .limit = GGM_SEARCH_MAX_RESULTS};
+  if (ggn_market_search(l->j.m, &q, peers_done, l) == GG_OK) l->pending++;
+}
+
 static void get_done(ggn_market *m, void *target, const ggp_kad_result *res) {
   (void)m;
   ljob *l = target;
   if (res->err == GG_OK && res->val) ljob_take(l, res->val, res->vlen, "dht");
+  if (l->nfound == 0) ask_peers(l);
   ljob_done(l);
 }
 
@@ -343,7 +364,10 @@ static void ljob_begin(mjob *j) {
   ggn_market *m = j->m;
   l->pending = 1;
   int err;
-  if (l->version[0] && m->kad && kad_start(m, get_done, l, start_get, l, &err)) l->pending++;
+  if (l->version[0] && m->kad && kad_start(m, get_done, l, start_get, l, &err))
+    l->pending++;
+  else
+    ask_peers(l);
   ljob_done(l);
 }
 

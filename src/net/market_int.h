@@ -27,6 +27,7 @@ struct mjob {
   uv_timer_t timer;
   void (*begin)(mjob *j);
   void (*dispose)(mjob *j); /* frees what the concrete job owns (not the job itself) */
+  void (*cancel)(mjob *j);  /* optional: the service closes (nothing is reported) */
   int finished;
 };
 
@@ -58,6 +59,11 @@ struct ggn_market {
   uint32_t max_transfers, max_per_peer, max_providers;
   double rate, burst;
   gg_ts fetch_timeout, stall_timeout;
+  uint32_t fanout;
+  gg_ts search_deadline;
+  gg_map searchers;    /* connected peers that announced the search protocol (values unused) */
+  struct sst *ssrv;    /* inbound search streams */
+  int observing;       /* registered as a host observer */
   gg_map per_peer; /* peer id bytes -> transfers in progress (as uintptr_t) */
   gg_map buckets;  /* peer id bytes -> bucket* (rate limits) */
   uint32_t transfers;
@@ -101,6 +107,14 @@ int64_t ggn__market_wall(void);
 
 /* The fetch client's teardown on close (market_fetch.c). */
 void ggn__market_fetch_close_all(ggn_market *m);
+
+/* The search side (market_search.c): server handler, peer tracking, teardown. */
+int ggn__market_search_init(ggn_market *m);
+void ggn__market_search_close(ggn_market *m);
+void ggn__market_search_free(ggn_market *m);
+
+/* The peer's token bucket (market_service.c): 1 when a request may pass now. */
+int ggn__market_rate_ok(ggn_market *m, const gg_peerid *peer);
 
 /* The /ggen-pkg/ validator that also checks the catalog (market_dht.c); installed at creation,
  * the plain one put back at close. */

@@ -67,6 +67,7 @@ static void final_free(uv_handle_t *hd) {
   while ((e = gg_map_next(&m->buckets, &it))) gg_free(m->mem, e->val);
   gg_map_free(&m->buckets);
   gg_map_free(&m->per_peer);
+  ggn__market_search_free(m);
   void (*cb)(void *) = m->on_closed;
   void *ud = m->closed_ud;
   gg_free(m->mem, m->home);
@@ -112,6 +113,8 @@ int ggn_market_new(ggn_market **out, ggn_host *h, const ggn_market_settings *st)
   m->burst = st->rate_burst > 0 ? st->rate_burst : 40;
   m->fetch_timeout = st->fetch_timeout ? st->fetch_timeout : GG_SEC(5);
   m->stall_timeout = st->stall_timeout ? st->stall_timeout : GG_SEC(10);
+  m->fanout = st->search_fanout ? st->search_fanout : 8;
+  m->search_deadline = st->search_deadline ? st->search_deadline : GG_SEC(1);
   /* the default allocator is malloc's, which gg_home_path uses too */
   m->home = gg_strdup(mem, st->home);
   m->tmp = m->home ? gg_home_path(m->home, "tmp") : NULL;
@@ -128,7 +131,10 @@ int ggn_market_new(ggn_market **out, ggn_host *h, const ggn_market_settings *st)
     gg_free(mem, m);
     return rv;
   }
-  if ((rv = ggn__market_dht_init(m)) != GG_OK) {
+  if ((rv = ggn__market_dht_init(m)) != GG_OK || (rv = ggn__market_search_init(m)) != GG_OK) {
+    ggn__market_dht_close(m);
+    ggn__market_search_close(m);
+    ggn__market_search_free(m);
     if (!m->client_mode) ggn_host_unhandle(h, GGM_FETCH_PROTOCOL);
     gg_map_free(&m->per_peer);
     gg_map_free(&m->buckets);
@@ -201,9 +207,12 @@ void ggn_market_close(ggn_market *m, void (*on_closed)(void *ud), void *ud) {
     if (t->s) ggn_stream_reset(t->s);
   }
   ggn__market_fetch_close_all(m);
+  for (mjob *j = m->mjobs; j; j = j->next)
+    if (j->cancel) j->cancel(j);
   while (m->mjobs) ggn__mjob_finish(m->mjobs); /* their callbacks check m->closing */
   for (kq *q = m->kqs; q; q = q->next) q->target = NULL;
   ggn__market_dht_close(m);
+  ggn__market_search_close(m);
   maybe_free(m);
 }
 
@@ -298,7 +307,7 @@ void ggn__market_kq_done(ggn_kad *k, const ggp_kad_result *res, void *ud) {
 
 /* The peer's token bucket: 1 when a request may pass now. The table is capped: when full it
  * is cleared, which only forgives everyone their debt once. */
-static int rate_ok(ggn_market *m, const gg_peerid *peer) {
+int ggn__market_rate_ok(ggn_market *m, const gg_peerid *peer) {
   gg_ts now = uv_hrtime();
   bucket *b = gg_map_get(&m->buckets, peer->b, peer->len);
   if (!b) {
@@ -405,7 +414,7 @@ static void srv_msg(ggn_stream *s, const uint8_t *msg, size_t n, void *ud) {
     return;
   }
   t->asked = 1;
-  if (!rate_ok(m, &t->peer)) {
+  if (!ggn__market_rate_ok(m, &t->peer)) {
     m->stats.refused_rate++;
     srv_refuse(t, GGM_ST_RATE_LIMITED, "too many requests");
     return;

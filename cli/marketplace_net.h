@@ -5,6 +5,7 @@
  *   {"op":"market-publish","record_hex":"..."}
  *   {"op":"market-fetch","record_hex":"...","hints":["12D3KooW..."]}
  *   {"op":"market-lookup","id":"io.x","version":"1.0.0"|null}
+ *   {"op":"market-search","query":"...","tags":[...],"author":...,"limit":N}
  *   {"op":"market-status"}
  * answered by one JSON object {"ok","err","error", ...what the operation found}.
  *

@@ -124,6 +124,57 @@ static void lookup_done(ggn_market *m, const ggn_market_lookup_result *r, void *
 /* ---- dispatch ---------------------------------------------------------------------------------
  */
 
+/* ---- search -----------------------------------------------------------------------------------
+ */
+
+static void search_done(ggn_market *m, const ggn_market_search_result *r, void *ud) {
+  (void)m;
+  json_t *a = base(r->err, r->err == GG_ENOTFOUND ? "no peer to ask" : NULL);
+  json_t *arr = json_array();
+  size_t answered = 0;
+  for (size_t i = 0; i < r->nanswers; i++) {
+    const ggn_market_answer *an = &r->answers[i];
+    json_t *recs = json_array();
+    for (size_t k = 0; k < an->n; k++) {
+      char *hex = cli_hex(an->records[k].p, an->records[k].len);
+      json_array_append_new(recs, json_string(hex ? hex : ""));
+      free(hex);
+    }
+    json_t *o =
+        json_pack("{s:o, s:i, s:s, s:o, s:I, s:s}", "peer", peer_str(&an->peer), "err", an->err,
+                  "error", an->err ? gg_strerror(an->err) : "", "records", recs, "invalid",
+                  (json_int_t)an->invalid, "corrected", an->corrected ? an->corrected : "");
+    if (an->ms >= 0) json_object_set_new(o, "ms", json_real(an->ms));
+    answered += an->err == GG_OK;
+    json_array_append_new(arr, o);
+  }
+  json_object_set_new(a, "answers", arr);
+  json_object_set_new(a, "asked", json_integer((json_int_t)r->nanswers));
+  json_object_set_new(a, "answered", json_integer((json_int_t)answered));
+  json_object_set_new(a, "ms", json_real(r->ms));
+  answer(ud, a);
+}
+
+/* The query of a market-search operation (strings borrowed from op). */
+static int query_of(json_t *op, ggm_psearch_req *q) {
+  memset(q, 0, sizeof(*q));
+  q->text = json_string_value(json_object_get(op, "query"));
+  q->author = json_string_value(json_object_get(op, "author"));
+  q->category = json_string_value(json_object_get(op, "category"));
+  q->license = json_string_value(json_object_get(op, "license"));
+  q->id = json_string_value(json_object_get(op, "id"));
+  json_int_t lim = json_integer_value(json_object_get(op, "limit"));
+  q->limit = lim > 0 && lim <= GGM_SEARCH_MAX_RESULTS ? (uint32_t)lim : 0;
+  json_t *tags = json_object_get(op, "tags");
+  for (size_t i = 0; i < json_array_size(tags); i++) {
+    if (q->n_tags == GGM_SEARCH_MAX_TAGS) return GG_EINVAL;
+    const char *t = json_string_value(json_array_get(tags, i));
+    if (!t) return GG_EINVAL;
+    q->tags[q->n_tags++] = t;
+  }
+  return GG_OK;
+}
+
 static int fail(json_t **answer, int err, const char *msg) {
   *answer = cli_dht_error(err, msg);
   return -1;
@@ -174,6 +225,11 @@ int cli_market_exec(void *ud, json_t *op, void (*done)(json_t *answer, void *dud
     }
     if (rec && rv != GG_OK && rv != GG_ENOMEM && rv != GG_ESTATE) why = "the record is refused";
     free(rec);
+  } else if (!strcmp(name, "market-search")) {
+    ggm_psearch_req q;
+    rv = query_of(op, &q);
+    if (rv == GG_OK) rv = ggn_market_search(m, &q, search_done, x);
+    if (rv == GG_EINVAL) why = "the query is over a limit (text, filters: 256 bytes; 16 tags)";
   } else if (!strcmp(name, "market-lookup")) {
     const char *id = json_string_value(json_object_get(op, "id"));
     const char *ver = json_string_value(json_object_get(op, "version"));

@@ -60,6 +60,19 @@ grep -q "published io.ggen.examples.rdf-core@1.0.0" "$tmp/last.out" || fail "not
 json=$(mp n1 publish "$ex/rdf-core" --json)
 [[ $json == *'"network":{'*'"stored":'[1-9]* ]] || fail "publish --json: $json"
 
+# --- distributed search: n3 never saw a record, the peers have them ----------------------------
+out=$(mp n3 search ontology) || fail "search on n3: $out"
+n1id=$(sed 's#.*/p2p/##' <<<"$(sed -n 's/^listening //p' "$tmp/n1.out" | head -1)")
+grep -q "^$R .*${n1id:0:12}" <<<"$out" || fail "search should find rdf-core at n1: $out"
+grep -q "peers asked, [1-9][0-9]* answered" <<<"$out" || fail "search summary: $out"
+json=$(mp solo search rust --json --bootstrap "$boot") || fail "one-shot search: $json"
+[[ $json == *"\"id\": \"$C\""* && $json == *"\"sources\": ["*"\"$n1id\""* ]] ||
+  fail "one-shot search --json: $json"
+[[ $json == *'"via": "a short-lived node joined through 1 bootstrap peer"'* ]] || fail "search via: $json"
+[ "$(rc mp n3 search no-such-package-anywhere)" = 3 ] || fail "search for nothing should exit 3"
+# offline: the local catalog alone, as before (n3's catalog has nothing)
+[ "$(rc mp n3 search ontology --offline)" = 3 ] || fail "offline search of an empty catalog should exit 3"
+
 # --- installing through a running node ------------------------------------------------------
 mkdir -p "$tmp/p2"
 out=$(mp n2 install --dir "$tmp/p2" "$M@0.1.3" "$R@1.0.0" "$C@0.2.0") || fail "install on n2: $out"
@@ -68,7 +81,6 @@ grep -q "done: 3 added" <<<"$out" || fail "n2 install: $out"
 grep -q 'source = "p2p"' "$tmp/p2/ggen.lock" || fail "lockfile source"
 [ -f "$tmp/p2/.ggen/packs/$C/gpack.toml" ] || fail "pack not installed"
 out=$("$GGEN" --home "$tmp/n2" p2p peers) || fail "peers"
-n1id=$(sed 's#.*/p2p/##' <<<"$(sed -n 's/^listening //p' "$tmp/n1.out" | head -1)")
 grep -q "^$n1id .* 3 .*s ago" <<<"$out" || fail "peers should show n1 with 3 packages: $out"
 json=$("$GGEN" --home "$tmp/n2" p2p peers --json)
 [[ $json == *'"provided": 3'* ]] || fail "peers --json: $json"
@@ -81,14 +93,18 @@ json=$(mp solo install --dir "$tmp/ps" "$M@0.1.3" --bootstrap "$boot" --json) ||
 # offline: the catalog does not know the package
 mkdir -p "$tmp/po"
 [ "$(rc mp other install --dir "$tmp/po" "$M@0.1.3" --offline)" = 3 ] || fail "offline install should exit 3"
-# unknown version on the network: not found
-[ "$(rc mp n3 install --dir "$tmp/po" "$M@7.7.7")" = 3 ] || fail "unknown version should exit 3"
+# a version nobody has: the package is found, the version is not (as offline: exit 5)
+[ "$(rc mp n3 install --dir "$tmp/po" "$M@7.7.7")" = 5 ] || fail "unknown version should exit 5"
+grep -q "7.7.7, which no version matches" "$tmp/last.err" || fail "unknown version: $(cat "$tmp/last.err")"
+# a package nobody has: exit 3
+[ "$(rc mp n3 install --dir "$tmp/po" io.nobody.has-this)" = 3 ] || fail "unknown package should exit 3"
 
 # --- the publisher leaves: the archives come from n2 -------------------------------------------
 kill -TERM "$pid_n1"
 wait "$pid_n1" || fail "n1 did not stop cleanly"
 mkdir -p "$tmp/p3"
-out=$(mp n3 install --dir "$tmp/p3" "$M@0.1.3" "$R@1.0.0" "$C@0.2.0") || fail "install after the publisher left: $out"
+# by id alone: the versions and the dependencies come from the peers that still have them
+out=$(mp n3 install --dir "$tmp/p3" "$C") || fail "install after the publisher left: $out"
 n2id=$(sed 's#.*/p2p/##' <<<"$(sed -n 's/^listening //p' "$tmp/n2.out" | head -1)")
 [ "$(grep -c "^  fetched .* from ${n2id:0:12}" <<<"$out")" = 3 ] || fail "n3 should fetch from n2: $out"
 

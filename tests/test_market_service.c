@@ -21,8 +21,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ggen/announce.h"
 #include "ggen/err.h"
 #include "ggen/fetch.h"
+#include "ggen/gossip_service.h"
 #include "ggen/home.h"
 #include "ggen/host.h"
 #include "ggen/kad_service.h"
@@ -66,9 +68,13 @@ typedef struct node {
   ggn_kad *k;
   ggn_market *m;
   gg_keypair kp;
-  gg_maddr addr; /* listen address with /p2p/<id> */
-  int host_closed, kad_closed, market_closed;
+  gg_maddr addr;                         /* listen address with /p2p/<id> */
+  ggn_gossip *gs;                        /* with_gossip set before node_start */
+  int ann_ok, ann_refused, ann_owner, ann_badsig; /* announcements seen (on_announce) */
+  int host_closed, kad_closed, market_closed, gossip_closed;
 } node;
+
+static int with_gossip; /* node_start also runs Gossipsub */
 
 static char *root;
 
@@ -85,6 +91,7 @@ static char *pathf(const char *fmt, ...) {
 static void host_closed(void *ud) { ((node *)ud)->host_closed = 1; }
 static void kad_closed(void *ud) { ((node *)ud)->kad_closed = 1; }
 static void market_closed(void *ud) { ((node *)ud)->market_closed = 1; }
+static void gossip_closed(void *ud) { ((node *)ud)->gossip_closed = 1; }
 
 /* A node with its own home. With market 0 only the host and the DHT run (a raw peer). */
 static void node_start(node *n, uv_loop_t *loop, int idx, int market,
@@ -107,8 +114,14 @@ static void node_start(node *n, uv_loop_t *loop, int idx, int market,
   assert_int_equal(ggn_host_new(&n->h, loop, &st, NULL, NULL), GG_OK);
   ggn_kad_settings ks = {.db_path = db};
   assert_int_equal(ggn_kad_new(&n->k, n->h, &ks), GG_OK);
+  if (with_gossip) {
+    ggn_gossip_settings gst = {.report_local_ips = 0};
+    assert_int_equal(ggn_gossip_new(&n->gs, n->h, &gst), GG_OK);
+  }
   if (market) {
     ggn_market_settings mst = ms ? *ms : (ggn_market_settings){0};
+    mst.gossip = n->gs;
+    if (mst.on_announce) mst.announce_ud = n;
     mst.home = n->home;
     mst.catalog = n->cat;
     mst.store = n->store;
@@ -132,6 +145,7 @@ static void node_stop(node *n) {
   if (!n->h) return;
   if (n->m) ggn_market_close(n->m, market_closed, n);
   ggn_kad_close(n->k, kad_closed, n);
+  if (n->gs) ggn_gossip_close(n->gs, gossip_closed, n);
   ggn_host_close(n->h, host_closed, n);
 }
 
@@ -154,6 +168,7 @@ static void close_nodes(uv_loop_t *loop, node *ns, int n) {
     assert_true(ns[i].host_closed);
     assert_true(ns[i].kad_closed);
     if (ns[i].m) assert_true(ns[i].market_closed);
+    if (ns[i].gs) assert_true(ns[i].gossip_closed);
     node_free(&ns[i]);
   }
   assert_int_equal(uv_loop_close(loop), 0);
@@ -408,8 +423,8 @@ static void test_fetch_through_providers(void **state) {
 /* ---- publishing and looking up ----------------------------------------------------------- */
 
 typedef struct pres {
-  int done, err, put_err, provide_err;
-  size_t stored, provided;
+  int done, err, put_err, provide_err, announce_err;
+  size_t stored, provided, recipients;
 } pres;
 
 static void p_done(ggn_market *m, const ggn_market_publish_result *r, void *ud) {
@@ -421,6 +436,8 @@ static void p_done(ggn_market *m, const ggn_market_publish_result *r, void *ud) 
   p->provide_err = r->provide_err;
   p->stored = r->stored;
   p->provided = r->provided;
+  p->announce_err = r->announce_err;
+  p->recipients = r->recipients;
 }
 
 typedef struct lres {
@@ -750,6 +767,120 @@ static void test_search(void **state) {
   close_nodes(&loop, ns, 7);
 }
 
+/* ---- announcements ------------------------------------------------------------------------ */
+
+static void on_ann(ggn_market *m, const ggn_market_announcement *a, void *ud) {
+  (void)m;
+  node *n = ud;
+  if (a->v->action == GGM_ANNOUNCE_ACCEPT && a->ingest_err == GG_OK)
+    n->ann_ok++;
+  else if (a->v->action == GGM_ANNOUNCE_REJECT) {
+    n->ann_refused++;
+    n->ann_owner += a->v->err == GG_EOWNER;
+    n->ann_badsig += a->v->err == GG_EBADSIG;
+  }
+}
+
+static int all_have(node *ns, int from, int to, const char *id, const char *ver) {
+  for (int i = from; i < to; i++) {
+    ggs_catalog_info *info = NULL;
+    if (ggs_catalog_get(ns[i].cat, id, ver, &info) != GG_OK) return 0;
+    ggs_catalog_info_free(info);
+  }
+  return 1;
+}
+
+static void test_announcements(void **state) {
+  (void)state;
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  with_gossip = 1;
+  ggn_market_settings ms = {.on_announce = on_ann};
+  node ns[7];
+  for (int i = 0; i < 6; i++) node_start(&ns[i], &loop, i, 1, &ms);
+  node_start(&ns[6], &loop, 6, 0, NULL); /* mallory: Gossipsub without a market */
+  with_gossip = 0;
+  join_all(&loop, ns, 7);
+  run_for(&loop, 1500); /* subscriptions travel, meshes form */
+  node *a = &ns[1], *mal = &ns[6];
+  size_t len;
+  uint8_t cid[GGM_CID_LEN];
+  uint8_t *rec = publish_on(a, 1, "io.g.announced", "1.0.0", &len, cid);
+  pres p;
+  publish_net(&loop, a, rec, len, &p);
+  assert_int_equal(p.err, GG_OK);
+  assert_true(p.recipients > 0);
+  RUN_UNTIL(&loop, all_have(ns, 0, 6, "io.g.announced", "1.0.0"), 5000);
+  assert_true(all_have(ns, 0, 6, "io.g.announced", "1.0.0"));
+  for (int i = 0; i < 6; i++)
+    if (i != 1) assert_true(ns[i].ann_ok >= 1);
+  /* the archive comes from the announcer (a hint) or the DHT */
+  fres f = {0};
+  assert_int_equal(ggn_market_fetch(ns[4].m, rec, len, NULL, 0, f_done, &f), GG_OK);
+  RUN_UNTIL(&loop, f.done, 10000);
+  assert_int_equal(f.err, GG_OK);
+  assert_true(gg_peerid_eq(&f.peer, ggn_host_peer_id(a->h)));
+
+  /* mallory announces a version of the same id under its own key, a tampered record and
+   * garbage: every market node refuses them, nothing is cataloged */
+  gg_keypair mk = publisher_key(7);
+  ggm_release r = {.id = "io.g.announced",
+                   .version = "2.0.0",
+                   .name = "evil",
+                   .archive_size = 10,
+                   .publish_time = NOW + 10};
+  ggm_pack_cid_of((const uint8_t *)"evil", 4, r.archive_cid);
+  gg_buf evil;
+  gg_buf_init(&evil, NULL, GGM_RELEASE_MAX);
+  assert_int_equal(ggm_release_sign(&r, &mk, &evil, NULL), GG_OK);
+  size_t n = 0;
+  assert_int_equal(ggn_gossip_publish(mal->gs, GGM_ANNOUNCE_TOPIC, gg_buf_ptr(&evil),
+                                      gg_buf_len(&evil), &n, NULL, NULL),
+                   GG_OK);
+  assert_true(n > 0);
+  uint8_t *t = malloc(len);
+  memcpy(t, rec, len);
+  t[len - 2] ^= 1;
+  assert_int_equal(ggn_gossip_publish(mal->gs, GGM_ANNOUNCE_TOPIC, t, len, &n, NULL, NULL), GG_OK);
+  assert_int_equal(
+      ggn_gossip_publish(mal->gs, GGM_ANNOUNCE_TOPIC, (const uint8_t *)"junk", 4, &n, NULL, NULL),
+      GG_OK);
+  int refused = 0;
+  for (int k = 0; k < 300 && refused < 3; k++) {
+    run_once(&loop);
+    refused = 0;
+    for (int i = 0; i < 6; i++) refused += ns[i].ann_refused;
+  }
+  assert_true(refused >= 3);
+  run_for(&loop, 300);
+  for (int i = 0; i < 6; i++) {
+    ggs_catalog_info *info = NULL;
+    assert_int_equal(ggs_catalog_get(ns[i].cat, "io.g.announced", "2.0.0", &info), GG_ENOTFOUND);
+    ggn_market_stats st;
+    ggn_market_get_stats(ns[i].m, &st);
+    assert_int_equal(st.announcements_accepted, i == 1 ? 0 : 1);
+  }
+  /* each refused for its reason: a foreign owner, a bad signature */
+  int owner = 0, badsig = 0;
+  for (int i = 0; i < 6; i++) {
+    owner += ns[i].ann_owner;
+    badsig += ns[i].ann_badsig;
+  }
+  assert_true(owner >= 1);
+  assert_true(badsig >= 1);
+  /* mallory's score fell at the nodes it sent invalid messages to */
+  double worst = 0;
+  for (int i = 0; i < 6; i++) {
+    double sc = ggn_gossip_peer_score(ns[i].gs, ggn_host_peer_id(mal->h));
+    if (sc < worst) worst = sc;
+  }
+  assert_true(worst < 0);
+  gg_buf_free(&evil);
+  free(t);
+  free(rec);
+  close_nodes(&loop, ns, 7);
+}
+
 /* ---- misbehaving providers ------------------------------------------------------------------- */
 
 enum { BAD_WRONG = 1, BAD_EXTRA, BAD_SIZE, BAD_SILENT, BAD_NOTFOUND };
@@ -1043,6 +1174,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_fetch_through_providers, setup, teardown),
       cmocka_unit_test_setup_teardown(test_publish_lookup, setup, teardown),
       cmocka_unit_test_setup_teardown(test_search, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_announcements, setup, teardown),
       cmocka_unit_test_setup_teardown(test_bad_providers, setup, teardown),
       cmocka_unit_test_setup_teardown(test_server_caps, setup, teardown),
   };

@@ -12,6 +12,10 @@
  *  - answers searches on /ggen/search/1.0.0 (include/ggen/psearch.h) from the catalog with
  *    signed records, and asks peers: the connected ones that serve the protocol and the DHT's
  *    routing table, best reputation first, a bounded number, until a deadline;
+ *  - announces published records on Gossipsub (GGM_ANNOUNCE_TOPIC, include/ggen/announce.h)
+ *    and validates every announcement before it spreads (signature, owner, immutable version,
+ *    size); accepted ones are cataloged without their archive, their author remembered as a
+ *    provider hint;
  *  - records every answer in the peer reputation (include/ggen/peerrep.h).
  *
  * Threading and lifetime: the service lives on its host's loop. Create it after the Kademlia
@@ -26,8 +30,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ggen/announce.h"
 #include "ggen/blobstore.h"
 #include "ggen/catalog.h"
+#include "ggen/gossip_service.h"
 #include "ggen/host.h"
 #include "ggen/kad_service.h"
 #include "ggen/pack.h"
@@ -36,13 +42,26 @@
 
 typedef struct ggn_market ggn_market;
 
+/* An announcement received on GGM_ANNOUNCE_TOPIC (fields valid during the callback). */
+typedef struct ggn_market_announcement {
+  const ggm_announce_verdict *v; /* id, version, CID, publisher; action and why */
+  gg_peerid from;                /* the node that published it (Gossipsub author) */
+  gg_peerid via;                 /* the neighbour it came from */
+  int ingest_err;                /* accepted: the catalog's verdict (GG_OK: cataloged) */
+} ggn_market_announcement;
+
 /* Every numeric field 0 means the default shown; durations in nanoseconds. */
 typedef struct ggn_market_settings {
-  const char *home;                /* node home: temporary files in <home>/tmp (required; copied) */
-  ggs_catalog *catalog;            /* borrowed (required) */
-  ggs_blob_store *store;           /* borrowed (required) */
-  ggs_peerrep *rep;                /* borrowed; NULL: providers are tried in the order found */
-  ggn_kad *kad;                    /* borrowed; NULL: no DHT (fetch only from the peers named) */
+  const char *home;      /* node home: temporary files in <home>/tmp (required; copied) */
+  ggs_catalog *catalog;  /* borrowed (required) */
+  ggs_blob_store *store; /* borrowed (required) */
+  ggs_peerrep *rep;      /* borrowed; NULL: providers are tried in the order found */
+  ggn_kad *kad;          /* borrowed; NULL: no DHT (fetch only from the peers named) */
+  ggn_gossip *gossip;    /* borrowed; NULL: no announcements. Outside client mode the service
+                            subscribes to GGM_ANNOUNCE_TOPIC and validates it */
+  /* Optional: told about every announcement received (accepted or refused). */
+  void (*on_announce)(ggn_market *m, const ggn_market_announcement *a, void *ud);
+  void *announce_ud;
   int client_mode;                 /* 1: serve nothing and provide nothing (a short-lived node) */
   uint64_t max_archive;            /* largest archive served or fetched (= 256 MiB) */
   uint32_t max_transfers;          /* archives served at once, all peers (= 16) */
@@ -123,13 +142,16 @@ int ggn_market_fetch_cid(ggn_market *m, const uint8_t cid[GGM_CID_LEN], uint64_t
 /* ---- publishing ------------------------------------------------------------------------------ */
 
 typedef struct ggn_market_publish_result {
-  int err;         /* GG_OK when at least one peer took the record (GG_EUNREACHABLE: none) */
-  const char *key; /* "/ggen-pkg/<id>@<version>" */
-  int put_err;     /* the DHT PUT_VALUE: GG_OK, or why not (GG_EUNSUPPORTED: no DHT) */
-  size_t stored;   /* peers that took the record */
-  int provide_err; /* ADD_PROVIDER of the archive: GG_OK, GG_ENOTFOUND (the archive is not
-                      in the store), GG_EUNSUPPORTED (client mode or no DHT) */
-  size_t provided; /* peers that took the provider record */
+  int err;           /* GG_OK when at least one peer took the record (GG_EUNREACHABLE: none) */
+  const char *key;   /* "/ggen-pkg/<id>@<version>" */
+  int put_err;       /* the DHT PUT_VALUE: GG_OK, or why not (GG_EUNSUPPORTED: no DHT) */
+  size_t stored;     /* peers that took the record */
+  int provide_err;   /* ADD_PROVIDER of the archive: GG_OK, GG_ENOTFOUND (the archive is not
+                        in the store), GG_EUNSUPPORTED (client mode or no DHT) */
+  size_t provided;   /* peers that took the provider record */
+  int announce_err;  /* the Gossipsub announcement: GG_OK, GG_EUNREACHABLE (no subscriber
+                       to send it to), GG_EUNSUPPORTED (no Gossipsub) */
+  size_t recipients; /* peers the announcement went to */
   double ms;
 } ggn_market_publish_result;
 
@@ -138,9 +160,10 @@ typedef void (*ggn_market_publish_cb)(ggn_market *m, const ggn_market_publish_re
 /*
  * Puts a signed release record on the network: under its versioned key in the DHT (each
  * version has its own key, so a new version never replaces an old one; the DHT service
- * republishes it while it runs), and, when the archive is in the store and the service is not
- * in client mode, this node as a provider of the archive's CID. The record must decode and
- * verify. GG_OK (cb follows); the decoder's errors, GG_ESTATE, GG_ENOMEM otherwise.
+ * republishes it while it runs), when the archive is in the store and the service is not in
+ * client mode this node as a provider of the archive's CID, and the record itself on
+ * GGM_ANNOUNCE_TOPIC (after waiting up to 1 s for a subscriber to be known). The record must decode
+ * and verify. GG_OK (cb follows); the decoder's errors, GG_ESTATE, GG_ENOMEM otherwise.
  */
 int ggn_market_publish(ggn_market *m, const uint8_t *rec, size_t len, ggn_market_publish_cb cb,
                        void *ud);
@@ -229,7 +252,8 @@ typedef struct ggn_market_stats {
   uint64_t fetched, fetched_bytes;          /* archives fetched from peers */
   uint64_t fetch_failures;                  /* provider attempts that failed */
   uint64_t searches_served, search_refused; /* search requests answered / refused */
-  uint32_t transfers;                       /* archives being served now */
+  uint64_t announced, announcements_accepted, announcements_rejected;
+  uint32_t transfers; /* archives being served now */
 } ggn_market_stats;
 
 void ggn_market_get_stats(const ggn_market *m, ggn_market_stats *st);

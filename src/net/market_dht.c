@@ -82,7 +82,7 @@ typedef struct pjob {
   uint8_t cid[GGM_CID_LEN];
   char key[GGM_RELEASE_ID_MAX + GGM_RELEASE_VERSION_MAX + 16];
   int pending;
-  gg_ts t0;
+  gg_ts t0, wait_until;
   ggn_market_publish_result res;
   ggn_market_publish_cb cb;
   void *ud;
@@ -94,7 +94,7 @@ static void pjob_done(pjob *p) {
   if (--p->pending > 0) return;
   ggn_market *m = p->j.m;
   ggn_market_publish_result *r = &p->res;
-  r->err = r->stored > 0 || r->provided > 0 ? GG_OK : GG_EUNREACHABLE;
+  r->err = r->stored > 0 || r->provided > 0 || r->recipients > 0 ? GG_OK : GG_EUNREACHABLE;
   r->key = p->key;
   r->ms = ms_since(p->t0);
   if (!m->closing && p->cb) p->cb(m, r, p->ud);
@@ -146,11 +146,34 @@ static int start_provide(ggn_market *m, kq *q, void *arg) {
   return ggn_kad_provide(m->kad, cid + 2, GGM_CID_LEN - 2, ggn__market_kq_done, q);
 }
 
+/* Announces the record on Gossipsub once a subscriber of the topic is known (a node that just
+ * connected learns its neighbours' subscriptions a round trip later), waiting at most 1 s. */
+static void announce(uv_timer_t *t) {
+  pjob *p = t->data;
+  ggn_market *m = p->j.m;
+  const ggp_gossip *router = ggn_gossip_router(m->gs);
+  if (ggp_gossip_topic_peers(router, GGM_ANNOUNCE_TOPIC) == 0 && uv_hrtime() < p->wait_until) {
+    uv_timer_start(&p->j.timer, announce, 20, 0);
+    return;
+  }
+  size_t n = 0;
+  int rv = ggn_gossip_publish(m->gs, GGM_ANNOUNCE_TOPIC, p->rec, p->len, &n, NULL, NULL);
+  p->res.announce_err = rv != GG_OK ? rv : n ? GG_OK : GG_EUNREACHABLE;
+  p->res.recipients = n;
+  if (rv == GG_OK) m->stats.announced++;
+  pjob_done(p);
+}
+
 static void pjob_begin(mjob *j) {
   pjob *p = (pjob *)j;
   ggn_market *m = j->m;
-  p->pending = 1; /* held until both queries started */
-  p->res.put_err = p->res.provide_err = GG_EUNSUPPORTED;
+  p->pending = 1; /* held until every part started */
+  p->res.put_err = p->res.provide_err = p->res.announce_err = GG_EUNSUPPORTED;
+  if (m->gs) {
+    p->pending++;
+    p->wait_until = uv_hrtime() + GG_SEC(1);
+    uv_timer_start(&j->timer, announce, 0, 0);
+  }
   if (m->kad && kad_start(m, put_done, p, start_put, p, &p->res.put_err)) p->pending++;
   if (ggs_blob_has(m->store, p->cid) != GG_OK)
     p->res.provide_err = GG_ENOTFOUND;

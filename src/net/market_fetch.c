@@ -437,6 +437,8 @@ static int start(ggn_market *m, const uint8_t cid[GGM_CID_LEN], uint64_t size, c
     snprintf(j->version, sizeof j->version, "%s", r->version);
   }
   for (size_t i = 0; i < nhints; i++) add_cand(j, &hints[i]);
+  const gg_peerid *announcer = ggn__market_hint(m, cid);
+  if (announcer) add_cand(j, announcer);
   j->next = m->jobs;
   if (m->jobs) m->jobs->prev = j;
   m->jobs = j;

@@ -64,6 +64,11 @@ struct ggn_market {
   gg_map searchers;    /* connected peers that announced the search protocol (values unused) */
   struct sst *ssrv;    /* inbound search streams */
   int observing;       /* registered as a host observer */
+  ggn_gossip *gs;
+  int subscribed;
+  gg_map hints; /* archive CID -> gg_peerid* (an announcement's author), capped */
+  void (*on_announce)(ggn_market *, const ggn_market_announcement *, void *);
+  void *announce_ud;
   gg_map per_peer; /* peer id bytes -> transfers in progress (as uintptr_t) */
   gg_map buckets;  /* peer id bytes -> bucket* (rate limits) */
   uint32_t transfers;
@@ -112,6 +117,13 @@ void ggn__market_fetch_close_all(ggn_market *m);
 int ggn__market_search_init(ggn_market *m);
 void ggn__market_search_close(ggn_market *m);
 void ggn__market_search_free(ggn_market *m);
+
+/* Announcements (market_gossip.c). */
+int ggn__market_gossip_init(ggn_market *m);
+void ggn__market_gossip_close(ggn_market *m);
+void ggn__market_gossip_free(ggn_market *m);
+/* The peer that announced cid, or NULL. */
+const gg_peerid *ggn__market_hint(ggn_market *m, const uint8_t cid[GGM_CID_LEN]);
 
 /* The peer's token bucket (market_service.c): 1 when a request may pass now. */
 int ggn__market_rate_ok(ggn_market *m, const gg_peerid *peer);

@@ -68,6 +68,7 @@ static void final_free(uv_handle_t *hd) {
   gg_map_free(&m->buckets);
   gg_map_free(&m->per_peer);
   ggn__market_search_free(m);
+  ggn__market_gossip_free(m);
   void (*cb)(void *) = m->on_closed;
   void *ud = m->closed_ud;
   gg_free(m->mem, m->home);
@@ -131,10 +132,16 @@ int ggn_market_new(ggn_market **out, ggn_host *h, const ggn_market_settings *st)
     gg_free(mem, m);
     return rv;
   }
-  if ((rv = ggn__market_dht_init(m)) != GG_OK || (rv = ggn__market_search_init(m)) != GG_OK) {
+  m->gs = st->gossip;
+  m->on_announce = st->on_announce;
+  m->announce_ud = st->announce_ud;
+  if ((rv = ggn__market_dht_init(m)) != GG_OK || (rv = ggn__market_search_init(m)) != GG_OK ||
+      (rv = ggn__market_gossip_init(m)) != GG_OK) {
     ggn__market_dht_close(m);
     ggn__market_search_close(m);
     ggn__market_search_free(m);
+    ggn__market_gossip_close(m);
+    ggn__market_gossip_free(m);
     if (!m->client_mode) ggn_host_unhandle(h, GGM_FETCH_PROTOCOL);
     gg_map_free(&m->per_peer);
     gg_map_free(&m->buckets);
@@ -213,6 +220,7 @@ void ggn_market_close(ggn_market *m, void (*on_closed)(void *ud), void *ud) {
   for (kq *q = m->kqs; q; q = q->next) q->target = NULL;
   ggn__market_dht_close(m);
   ggn__market_search_close(m);
+  ggn__market_gossip_close(m);
   maybe_free(m);
 }
 

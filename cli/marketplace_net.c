@@ -44,6 +44,7 @@ struct cli_net {
   json_t *answer;
   int joined, join_err;
   int over; /* a timeout or a signal ended the session: n->answer says which */
+  int linger; /* something was announced: give the streams time to flush before closing */
 };
 
 /* ---- options ----------------------------------------------------------------------------------
@@ -212,6 +213,7 @@ static int start_node(cli_net *n) {
                             .store = n->store,
                             .rep = n->rep,
                             .kad = n->k,
+                            .gossip = n->gs,
                             .client_mode = 1};
   if (rv == GG_OK) rv = ggn_market_new(&n->m, n->h, &ms);
   if (rv == GG_OK) rv = ggn_kad_connect(n->k, boot, (size_t)nb, on_joined, n);
@@ -249,6 +251,8 @@ json_t *cli_net_call(cli_net *n, json_t *op) {
                          n->start_err == GG_EUNREACHABLE ? "no bootstrap peer could be reached"
                                                          : "cannot start a node");
   if (n->over) return json_incref(n->answer);
+  const char *name = json_string_value(json_object_get(op, "op"));
+  if (name && !strcmp(name, "market-publish")) n->linger = 1;
   json_t *a = NULL;
   int r = cli_market_exec(n->m, op, on_done, n, &a);
   if (r == 1) r = cli_dht_exec(n->k, op, on_done, n, &a);
@@ -264,8 +268,16 @@ json_t *cli_net_call(cli_net *n, json_t *op) {
   return a;
 }
 
+static void linger_done(uv_timer_t *t) { ((cli_net *)t->data)->linger = 0; }
+
 void cli_net_close(cli_net *n) {
   if (!n) return;
+  if (n->started && n->h && n->linger && !n->over) {
+    /* closing the Gossipsub service resets its streams, dropping what they still queue: an
+     * announcement published a moment ago must reach the socket first */
+    uv_timer_start(&n->timer, linger_done, 200, 0);
+    while (n->linger) uv_run(&n->loop, UV_RUN_ONCE);
+  }
   if (n->started && n->h) {
     if (n->m) ggn_market_close(n->m, NULL, NULL);
     if (n->gs) ggn_gossip_close(n->gs, NULL, NULL);

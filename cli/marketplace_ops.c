@@ -70,6 +70,8 @@ static void publish_done(ggn_market *m, const ggn_market_publish_result *r, void
   json_object_set_new(a, "put_err", json_integer(r->put_err));
   json_object_set_new(a, "provided", json_integer((json_int_t)r->provided));
   json_object_set_new(a, "provide_err", json_integer(r->provide_err));
+  json_object_set_new(a, "announced", json_integer((json_int_t)r->recipients));
+  json_object_set_new(a, "announce_err", json_integer(r->announce_err));
   json_object_set_new(a, "ms", json_real(r->ms));
   answer(ud, a);
 }

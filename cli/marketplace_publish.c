@@ -92,6 +92,8 @@ static int announce(cli_ctx *ctx, const char *home, cli_net_opts *no, const ggm_
     printf("  network   record stored at %lld peer%s", (long long)stored, stored == 1 ? "" : "s");
     if (perr == GG_OK)
       printf(", archive provided at %lld peer%s", (long long)provided, provided == 1 ? "" : "s");
+    json_int_t ann = json_integer_value(json_object_get(a, "announced"));
+    if (ann > 0) printf(", announced to %lld peer%s", (long long)ann, ann == 1 ? "" : "s");
     printf(" (%.0f ms, %s)\n", json_real_value(json_object_get(a, "ms")), cli_net_describe(n));
     if (perr == GG_EUNSUPPORTED && cli_net_mode(n) == CLI_NET_ONESHOT)
       printf("  note      the archive becomes fetchable when `ggen p2p start` runs in this home\n");

@@ -12,6 +12,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <jansson.h>
+
 #include "cli.h"
 #include "cli_p2p.h"
 #include "ggen/err.h"
@@ -141,6 +143,35 @@ static void on_gossip_msg(ggn_gossip *gs, const ggp_gossip_msg *m, void *ud) {
   cli_pubsub_print(sc->ctx, m);
 }
 
+/* One line per package announcement the node received. */
+static void on_announce(ggn_market *m, const ggn_market_announcement *a, void *ud) {
+  (void)m;
+  start_ctx *sc = ud;
+  const ggm_announce_verdict *v = a->v;
+  char from[GG_PEERID_TEXT_MAX];
+  if (gg_peerid_to_b58(&a->from, from, sizeof from) < 0) from[0] = 0;
+  int accepted = v->action == GGM_ANNOUNCE_ACCEPT && a->ingest_err == GG_OK;
+  const char *why = v->err == GG_EOWNER   ? "the id belongs to another publisher key here"
+                    : v->err == GG_EEXIST ? "this version is known with another archive"
+                    : v->err              ? gg_strerror(v->err)
+                    : a->ingest_err       ? gg_strerror(a->ingest_err)
+                                          : "";
+  if (sc->ctx->json) {
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:b}", "event", "announcement", "id", v->id,
+                          "version", v->version, "from", from, "accepted", accepted);
+    if (!accepted) json_object_set_new(o, "error", json_string(why));
+    json_dumpf(o, stdout, JSON_COMPACT);
+    putchar('\n');
+    json_decref(o);
+  } else if (accepted) {
+    printf("announcement %s@%s from %s: cataloged\n", v->id, v->version, gg_peerid_short(&a->from));
+  } else {
+    printf("announcement %s%s%s from %s: refused (%s)\n", v->id[0] ? v->id : "(not a record)",
+           v->id[0] ? "@" : "", v->version, gg_peerid_short(&a->from), why);
+  }
+  fflush(stdout);
+}
+
 /* The home's catalog, store and reputation, and the market service over them. */
 static int open_market(start_ctx *sc, const char *home, int client) {
   char *cat = gg_home_path(home, "catalog.db"), *store = gg_home_path(home, "store"),
@@ -161,6 +192,9 @@ static int open_market(start_ctx *sc, const char *home, int client) {
                             .store = sc->store,
                             .rep = sc->rep,
                             .kad = sc->k,
+                            .gossip = sc->gs,
+                            .on_announce = on_announce,
+                            .announce_ud = sc,
                             .client_mode = client};
   return ggn_market_new(&sc->m, sc->h, &ms);
 }

@@ -8,9 +8,9 @@
 set -euo pipefail
 GGEN=${GGEN_BIN:?GGEN_BIN must point to the ggen binary}
 SRC=${GGEN_SOURCE_DIR:?GGEN_SOURCE_DIR must point to the source tree}
-tmp=$(mktemp -d)
+tmp=$(mktemp -d); [ -z "${KEEP:-}" ] || echo "kept: $tmp"
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$tmp"; }
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$tmp"; }
 trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 unset GGEN_P2P_BOOTSTRAP GGEN_P2P_LISTEN GGEN_P2P_DHT_SERVER
@@ -42,7 +42,7 @@ start_node n3 --bootstrap "$boot"
 mp n1 keygen >/dev/null
 for p in macros-std rdf-core rust-cli-subcommand; do
   out=$(mp n1 publish "$ex/$p") || fail "publish $p: $out"
-  [[ $out == *"record stored at "[1-9]*" peer"*", archive provided at "[1-9]*" peer"* ]] ||
+  [[ $out == *"record stored at "[1-9]*" peer"*", archive provided at "[1-9]*" peer"*", announced to "[1-9]*" peer"* ]] ||
     fail "publish output: $out"
 done
 # again: already published, announced again (a no-op that succeeds)
@@ -60,18 +60,28 @@ grep -q "published io.ggen.examples.rdf-core@1.0.0" "$tmp/last.out" || fail "not
 json=$(mp n1 publish "$ex/rdf-core" --json)
 [[ $json == *'"network":{'*'"stored":'[1-9]* ]] || fail "publish --json: $json"
 
-# --- distributed search: n3 never saw a record, the peers have them ----------------------------
-out=$(mp n3 search ontology) || fail "search on n3: $out"
+# --- announcements: the running nodes cataloged every release ---------------------------------
+for n in n2 n3; do
+  for id in "$M" "$R" "$C"; do
+    for _ in $(seq 100); do grep -q "^announcement $id@.*: cataloged" "$tmp/$n.out" && break; sleep 0.05; done
+    grep -q "^announcement $id@.*: cataloged" "$tmp/$n.out" || fail "$n did not catalog $id: $(cat "$tmp/$n.out")"
+  done
+done
+out=$(mp n3 search ontology --offline) || fail "offline search on n3 after the announcements: $out"
+grep -q "^$R" <<<"$out" || fail "n3's catalog lacks rdf-core: $out"
+
+# --- distributed search: n4 joined after the announcements, the peers have the records ---------
+start_node n4 --bootstrap "$boot"
+[ "$(rc mp n4 search ontology --offline)" = 3 ] || fail "n4 should know nothing locally"
+out=$(mp n4 search ontology) || fail "search on n4: $out"
 n1id=$(sed 's#.*/p2p/##' <<<"$(sed -n 's/^listening //p' "$tmp/n1.out" | head -1)")
-grep -q "^$R .*${n1id:0:12}" <<<"$out" || fail "search should find rdf-core at n1: $out"
+grep -q "^$R  *1.0.0  *[1-9] peers" <<<"$out" || fail "search should find rdf-core at the peers: $out"
 grep -q "peers asked, [1-9][0-9]* answered" <<<"$out" || fail "search summary: $out"
 json=$(mp solo search rust --json --bootstrap "$boot") || fail "one-shot search: $json"
 [[ $json == *"\"id\": \"$C\""* && $json == *"\"sources\": ["*"\"$n1id\""* ]] ||
   fail "one-shot search --json: $json"
 [[ $json == *'"via": "a short-lived node joined through 1 bootstrap peer"'* ]] || fail "search via: $json"
-[ "$(rc mp n3 search no-such-package-anywhere)" = 3 ] || fail "search for nothing should exit 3"
-# offline: the local catalog alone, as before (n3's catalog has nothing)
-[ "$(rc mp n3 search ontology --offline)" = 3 ] || fail "offline search of an empty catalog should exit 3"
+[ "$(rc mp n4 search no-such-package-anywhere)" = 3 ] || fail "search for nothing should exit 3"
 
 # --- installing through a running node ------------------------------------------------------
 mkdir -p "$tmp/p2"
@@ -112,7 +122,13 @@ n2id=$(sed 's#.*/p2p/##' <<<"$(sed -n 's/^listening //p' "$tmp/n2.out" | head -1
 mp mallory keygen >/dev/null
 cp -r "$ex/macros-std" "$tmp/evil"
 sed -i 's/^version = .*/version = "0.1.4"/' "$tmp/evil/gpack.toml"
-mp mallory publish "$tmp/evil" --bootstrap "$boot" >/dev/null 2>&1 || true
+mp mallory publish "$tmp/evil" --bootstrap "$boot" --json > "$tmp/mallory.out" 2>&1 || true
+# every node that knows the owner refuses the announcement (validated before it spreads);
+# none catalogs it
+for _ in $(seq 100); do grep -q "^announcement $M@0.1.4 .*refused (the id belongs to another publisher key here)" "$tmp"/n[023].out && break; sleep 0.05; done
+grep -q "^announcement $M@0.1.4 .*refused (the id belongs to another publisher key here)" "$tmp"/n[023].out ||
+  fail "mallory's announcement was not refused: $(tail -3 "$tmp"/n[023].out) $(cat "$tmp/mallory.out")"
+! grep -q "^announcement $M@0.1.4 .*cataloged" "$tmp"/n[023].out || fail "a node that knows the owner cataloged mallory's release"
 mkdir -p "$tmp/p4"
 [ "$(rc mp n3 install --dir "$tmp/p4" "$M@0.1.4")" = 5 ] || fail "a foreign key's record was accepted: $(cat "$tmp/last.out" "$tmp/last.err")"
 grep -q "0.1.4, which no version matches" "$tmp/last.err" || fail "foreign record: $(cat "$tmp/last.err")"

@@ -643,6 +643,76 @@ static void test_frames(void **state) {
   peer_free(&i);
 }
 
+/* ggp_noise_encrypt_to: the same bytes as ggp_noise_encrypt (same nonces), a block too small
+ * refused without effect, one message in place, and refused before the handshake. */
+static void test_encrypt_to(void **state) {
+  (void)state;
+  gg_rand_seeded rs;
+  gg_rand_seeded_init(&rs, 11);
+  peer i, r, i2, r2;
+  peer_init(&i, 1);
+  peer_init(&r, 2);
+  peer_init(&i2, 1);
+  peer_init(&r2, 2);
+  uint8_t ek_i[32], ek_r[32];
+  memset(ek_i, 5, 32);
+  memset(ek_r, 6, 32);
+  /* two identical pairs (same keys, ephemeral keys): their transport keys are equal */
+  peer *ps[4] = {&i, &r, &i2, &r2};
+  for (int k = 0; k < 4; k++) {
+    ggp_noise_settings st = {.identity = &ps[k]->id, .ephemeral_key = k % 2 ? ek_r : ek_i};
+    uint8_t sk[32];
+    memset(sk, 9 + k % 2, 32);
+    st.static_key = sk;
+    assert_int_equal(ggp_noise_new(&ps[k]->s, k % 2 == 0, &st, NULL, NULL), GG_OK);
+  }
+  size_t n = 3 * GGP_NOISE_PLAIN_MAX + 100, w = 123;
+  uint8_t *blk = malloc(ggp_noise_wire_len(n) + GGP_NOISE_OVERHEAD);
+  uint8_t *data = malloc(n);
+  for (size_t k = 0; k < n; k++) data[k] = (uint8_t)(k * 13 + 1);
+  assert_int_equal(ggp_noise_encrypt_to(i.s, data, 10, blk, 100, &w), GG_ESTATE);
+  assert_int_equal(w, 0);
+  char who;
+  assert_int_equal(handshake(&i, &r, 1 << 20, &who), GG_OK);
+  assert_int_equal(handshake(&i2, &r2, 1 << 20, &who), GG_OK);
+
+  /* too small by one byte: nothing written, nonce unchanged */
+  assert_int_equal(ggp_noise_encrypt_to(i.s, data, n, blk, ggp_noise_wire_len(n) - 1, &w),
+                   GG_ETOOBIG);
+  assert_int_equal(w, 0);
+  /* several frames: equal to what ggp_noise_encrypt appends */
+  assert_int_equal(ggp_noise_encrypt_to(i.s, data, n, blk, ggp_noise_wire_len(n) + 5, &w), GG_OK);
+  assert_int_equal(w, ggp_noise_wire_len(n));
+  assert_int_equal(ggp_noise_encrypt(i2.s, data, n, &i2.wire), GG_OK);
+  assert_int_equal(gg_buf_len(&i2.wire), w);
+  assert_memory_equal(gg_buf_ptr(&i2.wire), blk, w);
+  assert_int_equal(deliver(&i2, &r2, 70000), GG_OK);
+  assert_int_equal(gg_buf_len(&r2.plain), n);
+  assert_memory_equal(gg_buf_ptr(&r2.plain), data, n);
+  size_t used;
+  assert_int_equal(ggp_noise_recv(r.s, blk, w, &used, &r.plain, &r.wire), GG_OK);
+  assert_int_equal(gg_buf_len(&r.plain), n);
+  /* len 0 writes nothing */
+  assert_int_equal(ggp_noise_encrypt_to(i.s, data, 0, blk, 0, &w), GG_OK);
+  assert_int_equal(w, 0);
+
+  /* in place: the plaintext laid out behind the length prefix, the MAC after it */
+  size_t m = GGP_NOISE_PLAIN_MAX;
+  memcpy(blk + GGP_NOISE_FRAME_HDR, data, m);
+  assert_int_equal(ggp_noise_encrypt_to(i.s, blk + GGP_NOISE_FRAME_HDR, m, blk, m + 18, &w), GG_OK);
+  assert_int_equal(w, m + GGP_NOISE_OVERHEAD);
+  assert_int_equal(ggp_noise_encrypt(i2.s, data, m, &i2.wire), GG_OK);
+  assert_memory_equal(gg_buf_ptr(&i2.wire), blk, w);
+  gg_buf_reset(&r.plain);
+  assert_int_equal(ggp_noise_recv(r.s, blk, w, &used, &r.plain, &r.wire), GG_OK);
+  assert_int_equal(used, w);
+  assert_int_equal(gg_buf_len(&r.plain), m);
+  assert_memory_equal(gg_buf_ptr(&r.plain), data, m);
+  free(blk);
+  free(data);
+  for (int k = 0; k < 4; k++) peer_free(ps[k]);
+}
+
 static void test_settings(void **state) {
   (void)state;
   gg_rand_seeded rs;
@@ -845,6 +915,7 @@ int main(void) {
       cmocka_unit_test(test_expected_peer),
       cmocka_unit_test(test_bad_payloads),
       cmocka_unit_test(test_frames),
+      cmocka_unit_test(test_encrypt_to),
       cmocka_unit_test(test_settings),
       cmocka_unit_test(test_local_shared),
       cmocka_unit_test(test_caller_keeps_partial),

@@ -20,6 +20,7 @@
  *       handshake replies go to wire (send them), transport data to plain;
  *       ggp_noise_established(s) turns 1 when the handshake is complete and verified;
  *   to send: ggp_noise_encrypt(s, data, len, wire);   // once established
+ *        or: ggp_noise_encrypt_to(s, data, len, block, cap, &n);  // into the caller's block
  *   ggp_noise_del(s);
  *
  * Randomness (the static key unless injected, the ephemeral key) comes only from the
@@ -45,6 +46,8 @@
 #define GGP_NOISE_PROTOCOL_ID "/noise"
 #define GGP_NOISE_MSG_MAX 65535                      /* a Noise message, framed by 2 bytes */
 #define GGP_NOISE_PLAIN_MAX (GGP_NOISE_MSG_MAX - 16) /* plaintext per transport message */
+#define GGP_NOISE_FRAME_HDR 2                        /* the length prefix of every message */
+#define GGP_NOISE_OVERHEAD (GGP_NOISE_FRAME_HDR + 16) /* prefix + MAC per transport message */
 #define GGP_NOISE_MUXERS_MAX 16                      /* stream_muxers entries, each way */
 #define GGP_NOISE_MUXER_NAME_MAX 1024                /* bytes per entry (mss's name cap) */
 #define GGP_NOISE_KEY 32
@@ -144,7 +147,20 @@ int ggp_noise_recv(ggp_noise *s, const uint8_t *in, size_t len, size_t *consumed
  */
 int ggp_noise_encrypt(ggp_noise *s, const uint8_t *data, size_t len, gg_buf *wire);
 
-/* Bytes ggp_noise_encrypt() appends for len bytes of data. */
+/*
+ * The same into a block the caller owns (a socket write block): writes ggp_noise_wire_len(len)
+ * bytes at out and stores that count in *written. Saves the copy of going through a gg_buf for a
+ * host that hands its own blocks to the socket. data must not overlap out, with one exception:
+ * data == out + GGP_NOISE_FRAME_HDR and len <= GGP_NOISE_PLAIN_MAX encrypts one message in place
+ * (the caller laid the plaintext out where the ciphertext goes; the MAC follows it).
+ * Returns GG_OK, GG_ESTATE (not established or failed), GG_ETOOBIG (cap is less than
+ * ggp_noise_wire_len(len): nothing written, not fatal), GG_ECRYPTO (nonce exhausted; fatal).
+ */
+int ggp_noise_encrypt_to(ggp_noise *s, const uint8_t *data, size_t len, uint8_t *out, size_t cap,
+                         size_t *written);
+
+/* Bytes ggp_noise_encrypt() and ggp_noise_encrypt_to() produce for len bytes of data:
+ * len + GGP_NOISE_OVERHEAD per started GGP_NOISE_PLAIN_MAX bytes (0 for len 0). */
 size_t ggp_noise_wire_len(size_t len);
 
 /* 1 once the handshake completed and the remote's payload verified. */

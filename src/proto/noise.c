@@ -445,27 +445,39 @@ size_t ggp_noise_wire_len(size_t len) {
   return len + frames * (FRAME_HDR + GGP__NOISE_MAC);
 }
 
-int ggp_noise_encrypt(ggp_noise *s, const uint8_t *data, size_t len, gg_buf *wire) {
+int ggp_noise_encrypt_to(ggp_noise *s, const uint8_t *data, size_t len, uint8_t *out, size_t cap,
+                         size_t *written) {
+  *written = 0;
   if (s->state != ST_OPEN) return GG_ESTATE;
-  if (len == 0) return GG_OK;
   size_t total = ggp_noise_wire_len(len);
-  int rv = gg_buf_reserve(wire, total);
-  if (rv) return rv;
-  uint8_t *out = gg_buf_ptr(wire) + gg_buf_len(wire);
+  if (cap < total) return GG_ETOOBIG;
   size_t done = 0;
   while (done < len) {
     size_t n = len - done < GGP_NOISE_PLAIN_MAX ? len - done : GGP_NOISE_PLAIN_MAX;
     size_t fl = n + GGP__NOISE_MAC;
     out[0] = (uint8_t)(fl >> 8);
     out[1] = (uint8_t)fl;
-    if ((rv = ggp__noise_cs_encrypt(&s->tx, data + done, n, out + FRAME_HDR))) {
-      fail(s); /* frames before this one were encrypted but are not committed: unusable */
+    /* libsodium allows the ciphertext exactly on the plaintext (the in-place case) */
+    int rv = ggp__noise_cs_encrypt(&s->tx, data + done, n, out + FRAME_HDR);
+    if (rv) {
+      fail(s); /* the frames before this one were written but the caller may not send them */
       return rv;
     }
     out += FRAME_HDR + fl;
     done += n;
   }
-  gg_buf_commit(wire, total);
+  *written = total;
+  return GG_OK;
+}
+
+int ggp_noise_encrypt(ggp_noise *s, const uint8_t *data, size_t len, gg_buf *wire) {
+  if (s->state != ST_OPEN) return GG_ESTATE;
+  if (len == 0) return GG_OK;
+  size_t total = ggp_noise_wire_len(len), n;
+  int rv = gg_buf_reserve(wire, total);
+  if (rv) return rv;
+  if ((rv = ggp_noise_encrypt_to(s, data, len, gg_buf_tail(wire, total), total, &n))) return rv;
+  gg_buf_commit(wire, n);
   return GG_OK;
 }
 

@@ -4,7 +4,8 @@
  * Input: byte 0 picks the mode and our role, byte 1 the allocation that starts failing
  * (255: none), then a program of one-byte operations with their arguments.
  *   mode 0 ("raw"): the program's RECV operations feed arbitrary bytes into session A, the
- *     others drive A's API (open, write, consume, close, reset, ping, GoAway, timers, send).
+ *     others drive A's API (open, write, consume, close, reset, ping, GoAway, timers, send;
+ *     an odd output limit byte drains the output with send_pull() instead of send()).
  *     Only memory safety and leaks are checked (ASan/LSan).
  *   mode 1 ("wired"): sessions A and B are wired back to back and the program only drives
  *     their APIs and the clock. Both are correct implementations talking to each other, so a
@@ -115,8 +116,21 @@ static uint32_t pick(side *s, prog *g) {
 static void flow(side *s, side *d, prog *g, gg_ts ts, int wired) {
   if (s->dead) return;
   uint8_t lim = next(g);
-  s->out.limit = lim ? (size_t)lim * 97 : (size_t)1 << 22;
-  int rv = ggp_yamux_send(s->y, &s->out, ts);
+  int rv;
+  if (lim & 1) { /* pulls of at most lim * 97 bytes until nothing is left */
+    s->out.limit = (size_t)1 << 22;
+    for (int i = 0; i < 100000; i++) {
+      const uint8_t *p;
+      size_t n;
+      rv = ggp_yamux_send_pull(s->y, (size_t)lim * 97, ts, &p, &n);
+      if (n > (size_t)lim * 97) abort();
+      if (n && gg_buf_append(&s->out, p, n)) break;
+      if (rv || n == 0) break;
+    }
+  } else {
+    s->out.limit = lim ? (size_t)lim * 97 : (size_t)1 << 22;
+    rv = ggp_yamux_send(s->y, &s->out, ts);
+  }
   check(rv, wired);
   if (rv && rv != GG_ENOMEM) s->dead = 1;
   if (d && !d->dead) {

@@ -25,9 +25,14 @@ typedef struct sst {
   int close_when_drained;
 } sst;
 
+/* 0: peers write with ggp_yamux_send(); else with ggp_yamux_send_pull() and this max, so a
+ * test run with it set checks the pull path against the same expectations. */
+static size_t pull_max;
+
 typedef struct peer {
   ggp_yamux *y;
   gg_buf out;
+  size_t pull; /* pull_max when the peer was made */
   sst st[MAXID];
   int refuse;     /* refuse every inbound stream */
   int no_consume; /* leave received data unconsumed */
@@ -146,7 +151,36 @@ static peer *peer_new(int client, const ggp_yamux_settings *st, const gg_mem *me
   peer *p = calloc(1, sizeof(*p));
   assert_int_equal(ggp_yamux_new(&p->y, &CB, st, client, mem, p), GG_OK);
   gg_buf_init(&p->out, NULL, 1u << 30);
+  p->pull = pull_max;
   return p;
+}
+
+/* Checks that run is whole frames and, when it holds a DATA frame, only that frame. */
+static void check_run(const uint8_t *d, size_t n) {
+  for (size_t off = 0; off < n;) {
+    assert_true(n - off >= 12);
+    uint32_t len = (uint32_t)d[off + 8] << 24 | (uint32_t)d[off + 9] << 16 |
+                   (uint32_t)d[off + 10] << 8 | d[off + 11];
+    if (d[off + 1] == 0) {
+      assert_int_equal(off, 0);
+      assert_int_equal(n, 12 + len);
+    }
+    off += 12 + (d[off + 1] == 0 ? len : 0);
+  }
+}
+
+/* Appends what p has to send to out: one send(), or pulls until nothing is left. */
+static int take_output(peer *p, gg_buf *out, gg_ts ts) {
+  if (!p->pull) return ggp_yamux_send(p->y, out, ts);
+  for (;;) {
+    const uint8_t *d;
+    size_t n;
+    int rv = ggp_yamux_send_pull(p->y, p->pull, ts, &d, &n);
+    assert_true(n <= p->pull);
+    check_run(d, n);
+    if (n && gg_buf_append(out, d, n)) return GG_ENOMEM;
+    if (rv || n == 0) return rv;
+  }
 }
 
 static void peer_free(peer *p) {
@@ -173,7 +207,7 @@ static uint32_t peer_open(peer *p) {
  * (0 = all at once). Returns to's recv code. */
 static int deliver(peer *from, peer *to, gg_ts ts_send, gg_ts ts_recv, size_t split) {
   if (ggp_yamux_want_send(from->y)) {
-    int rv = ggp_yamux_send(from->y, &from->out, ts_send);
+    int rv = take_output(from, &from->out, ts_send);
     if (rv) return rv;
   }
   size_t len = gg_buf_len(&from->out);
@@ -225,7 +259,7 @@ typedef struct fr {
 } fr;
 
 static size_t parse_out(peer *p, gg_ts ts, fr *f, size_t max) {
-  ggp_yamux_send(p->y, &p->out, ts);
+  take_output(p, &p->out, ts);
   const uint8_t *d = gg_buf_ptr(&p->out);
   size_t len = gg_buf_len(&p->out), n = 0;
   for (size_t off = 0; off + 12 <= len && n < max; n++) {
@@ -1089,6 +1123,7 @@ static void test_failing_allocator(void **state) {
     gg_failmem fm;
     gg_failmem_init(&fm, k);
     peer *p = calloc(1, sizeof(*p));
+    p->pull = pull_max;
     int rv = ggp_yamux_new(&p->y, &CB, &st, 1, &fm.mem, p);
     if (rv) {
       assert_int_equal(rv, GG_ENOMEM);
@@ -1122,7 +1157,7 @@ static void test_failing_allocator(void **state) {
         ggp_yamux_ping(b->y);
       }
       if (ggp_yamux_want_send(p->y)) {
-        rv = ggp_yamux_send(p->y, &p->out, 0);
+        rv = take_output(p, &p->out, 0);
         assert_true(rv == GG_OK || rv == GG_ENOMEM);
       }
       assert_int_equal(ggp_yamux_recv(b->y, gg_buf_ptr(&p->out), gg_buf_len(&p->out), 0), GG_OK);
@@ -1145,6 +1180,146 @@ static void test_failing_allocator(void **state) {
     peer_free(b);
   }
   assert_true(completed > 0); /* the scenario also ran without any failure */
+}
+
+/* ---- the pull path ---------------------------------------------------------------------- */
+
+/* Runs a test with both peers pulling their output in runs of at most max bytes. */
+#define PULLED(name, max)                                                                        \
+  static void name##_pulled_##max(void **state) {                                               \
+    pull_max = max;                                                                              \
+    name(state);                                                                                 \
+    pull_max = 0;                                                                                \
+  }
+PULLED(test_open_accept_data, 65519)
+PULLED(test_half_close, 65519)
+PULLED(test_reset, 65519)
+PULLED(test_goaway, 65519)
+PULLED(test_flow_control, 65519)
+PULLED(test_window_growth, 65519)
+PULLED(test_send_buffer_release, 65519)
+PULLED(test_50_streams_echo, 65519)
+PULLED(test_50_streams_echo, 1000)
+PULLED(test_failing_allocator, 65519)
+
+/* The same session state drained by send() and by pulls gives the same bytes; a DATA run
+ * points into the stream's buffer (no copy) and the callbacks for it wait for the next pull. */
+static void test_pull_same_bytes(void **state) {
+  (void)state;
+  ggp_yamux_settings st = quiet();
+  peer *a[2], *b = peer_new(0, &st, NULL);
+  static uint8_t d[300 * KiB];
+  pattern(d, sizeof(d), 3);
+  gg_buf out[2];
+  for (int k = 0; k < 2; k++) {
+    a[k] = peer_new(1, &st, NULL);
+    gg_buf_init(&out[k], NULL, 1u << 26);
+    uint32_t s1 = peer_open(a[k]), s2 = peer_open(a[k]), s3 = peer_open(a[k]);
+    assert_int_equal(ggp_yamux_write(a[k]->y, s1, d, 100 * KiB), 100 * KiB);
+    assert_int_equal(ggp_yamux_write(a[k]->y, s2, d, 10), 10);
+    assert_int_equal(ggp_yamux_close(a[k]->y, s2), GG_OK);
+    assert_int_equal(ggp_yamux_close(a[k]->y, s3), GG_OK);
+    /* more than the window: s1's writer waits */
+    assert_int_equal(ggp_yamux_write(a[k]->y, s1, d, sizeof(d)), 156 * KiB);
+    assert_int_equal(ggp_yamux_ping(a[k]->y), GG_OK);
+    a[k]->pull = k ? 1 * MiB : 0; /* DATA frames cut by max_frame_data only, as send() does */
+    assert_int_equal(take_output(a[k], &out[k], 5), GG_OK);
+    assert_int_equal(ggp_yamux_want_send(a[k]->y), 0);
+    assert_int_equal(a[k]->st[s1].writable_calls, 0); /* no window update came */
+  }
+  assert_int_equal(gg_buf_len(&out[0]), gg_buf_len(&out[1]));
+  assert_memory_equal(gg_buf_ptr(&out[0]), gg_buf_ptr(&out[1]), gg_buf_len(&out[0]));
+  assert_int_equal(ggp_yamux_recv(b->y, gg_buf_ptr(&out[1]), gg_buf_len(&out[1]), 5), GG_OK);
+  assert_int_equal(b->st[1].rxlen, 256 * KiB);
+  assert_memory_equal(b->st[1].rx + 100 * KiB, d, 156 * KiB);
+  assert_int_equal(b->st[3].fin, 1);
+  assert_int_equal(b->st[5].fin, 1);
+
+  /* a DATA run lies in the stream's send buffer: header right before the payload */
+  peer *c = a[1];
+  uint32_t s4 = peer_open(c);
+  assert_int_equal(ggp_yamux_write(c->y, s4, d, 1000), 1000);
+  const uint8_t *r1, *r2;
+  size_t n1, n2;
+  assert_int_equal(ggp_yamux_send_pull(c->y, 65519, 6, &r1, &n1), GG_OK);
+  assert_int_equal(n1, 12 + 1000);
+  assert_int_equal(r1[1], 0);                    /* DATA */
+  assert_int_equal(r1[3], 1);                    /* with the SYN */
+  assert_memory_equal(r1 + 12, d, 1000);
+  assert_int_equal(ggp_yamux_want_send(c->y), 1); /* the drained buffer is noted */
+  assert_int_equal(ggp_yamux_send_pull(c->y, 65519, 6, &r2, &n2), GG_OK);
+  assert_int_equal(n2, 0);
+  assert_int_equal(ggp_yamux_want_send(c->y), 0);
+  /* a run too small for a header gives nothing; over max a DATA frame is cut */
+  assert_int_equal(ggp_yamux_write(c->y, s4, d, 100), 100);
+  assert_int_equal(ggp_yamux_send_pull(c->y, 12, 6, &r1, &n1), GG_OK);
+  assert_int_equal(n1, 0);
+  assert_int_equal(ggp_yamux_send_pull(c->y, 50, 6, &r1, &n1), GG_OK);
+  assert_int_equal(n1, 50);
+  assert_int_equal(ggp_yamux_send_pull(c->y, 1000, 6, &r1, &n1), GG_OK);
+  assert_int_equal(n1, 12 + 62);
+  assert_memory_equal(r1 + 12, d + 38, 62);
+  for (int k = 0; k < 2; k++) {
+    gg_buf_free(&out[k]);
+    peer_free(a[k]);
+  }
+  peer_free(b);
+}
+
+/* A writer waiting for room hears on_writable from the pull after the one that drained its
+ * buffer, and a pull from inside a callback is refused. */
+static int pull_in_cb;
+static void cb_writable_pull(ggp_yamux *y, uint32_t id, void *sud, void *ud) {
+  const uint8_t *p;
+  size_t n;
+  pull_in_cb = ggp_yamux_send_pull(y, 65519, 0, &p, &n);
+  cb_writable(y, id, sud, ud);
+}
+
+static void test_pull_writable(void **state) {
+  (void)state;
+  ggp_yamux_settings st = quiet();
+  st.send_buffer = 100 * KiB;
+  st.max_frame_data = 128 * KiB; /* one pull drains the buffer */
+  ggp_yamux_callbacks cb = CB;
+  cb.on_writable = cb_writable_pull;
+  peer *a = calloc(1, sizeof(*a));
+  assert_int_equal(ggp_yamux_new(&a->y, &cb, &st, 1, NULL, a), GG_OK);
+  gg_buf_init(&a->out, NULL, 1u << 20);
+  static uint8_t d[200 * KiB];
+  uint32_t id = peer_open(a);
+  assert_int_equal(ggp_yamux_write(a->y, id, d, sizeof(d)), 100 * KiB);
+  const uint8_t *p;
+  size_t n;
+  assert_int_equal(ggp_yamux_send_pull(a->y, 1 * MiB, 0, &p, &n), GG_OK);
+  assert_int_equal(n, 12 + 100 * KiB);
+  assert_int_equal(a->st[id].writable_calls, 0); /* not while the run is in use */
+  assert_int_equal(ggp_yamux_want_send(a->y), 1);
+  assert_int_equal(ggp_yamux_send_pull(a->y, 65519, 0, &p, &n), GG_OK);
+  assert_int_equal(a->st[id].writable_calls, 1);
+  assert_int_equal(pull_in_cb, GG_ESTATE);
+  assert_int_equal(n, 0); /* the callback wrote nothing: nothing to send */
+  assert_int_equal(ggp_yamux_write(a->y, id, d, 10), 10);
+  ggp_yamux_del(a->y);
+  gg_buf_free(&a->out);
+  free(a);
+}
+
+/* A dead session gives its GoAway once through a pull, then only its error. */
+static void test_pull_fatal(void **state) {
+  (void)state;
+  ggp_yamux_settings st = quiet();
+  peer *a = peer_new(1, &st, NULL);
+  assert_int_equal(inject(a, 7, 0, 0, 0, 0), GG_EPROTO); /* unknown frame type */
+  const uint8_t *p;
+  size_t n;
+  assert_int_equal(ggp_yamux_send_pull(a->y, 65519, 0, &p, &n), GG_EPROTO);
+  assert_int_equal(n, 12);
+  assert_int_equal(p[1], 3); /* GoAway */
+  assert_int_equal(p[11], GGP_YAMUX_GOAWAY_PROTOCOL);
+  assert_int_equal(ggp_yamux_send_pull(a->y, 65519, 0, &p, &n), GG_EPROTO);
+  assert_int_equal(n, 0);
+  peer_free(a);
 }
 
 int main(void) {
@@ -1170,6 +1345,19 @@ int main(void) {
       cmocka_unit_test(test_small_output),
       cmocka_unit_test(test_50_streams_echo),
       cmocka_unit_test(test_failing_allocator),
+      cmocka_unit_test(test_open_accept_data_pulled_65519),
+      cmocka_unit_test(test_half_close_pulled_65519),
+      cmocka_unit_test(test_reset_pulled_65519),
+      cmocka_unit_test(test_goaway_pulled_65519),
+      cmocka_unit_test(test_flow_control_pulled_65519),
+      cmocka_unit_test(test_window_growth_pulled_65519),
+      cmocka_unit_test(test_send_buffer_release_pulled_65519),
+      cmocka_unit_test(test_50_streams_echo_pulled_65519),
+      cmocka_unit_test(test_50_streams_echo_pulled_1000),
+      cmocka_unit_test(test_failing_allocator_pulled_65519),
+      cmocka_unit_test(test_pull_same_bytes),
+      cmocka_unit_test(test_pull_writable),
+      cmocka_unit_test(test_pull_fatal),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,6 +14,8 @@
  *   after any call:      if (ggp_yamux_want_send(y)) ggp_yamux_send(y, &out, now);
  *                        encrypt and write out; when out filled up to its limit, call
  *                        send() again once there is room (want_send stays 1)
+ *                or, without copying DATA payloads: while ggp_yamux_send_pull(y, max, now,
+ *                        &p, &n) gives n > 0, encrypt p[0..n) into the socket's block
  *   timers:              at ggp_yamux_expiry(y) call ggp_yamux_handle_expiry(y, now)
  *   streams:             ggp_yamux_open / write / close / reset / consume
  *   a fatal code from recv/send/handle_expiry: flush send() once more (it may hold a
@@ -28,16 +30,17 @@
  *
  * Sending: ggp_yamux_write() copies into a small per-stream buffer and accepts no more than
  * the peer's window allows, so everything accepted can go out on the next send(); when it
- * accepts less than offered, on_writable tells when to try again.
+ * accepts less than offered, on_writable tells when to try again. send() copies the frames
+ * into the caller's buffer; send_pull() hands them out in place (one copy fewer per byte).
  *
  * Stream lifetime: a stream exists from open() / an accepted on_stream_open until exactly one
  * on_stream_end: after both sides sent FIN and every received byte was consumed, or after a
  * reset from either side. We never reuse an id of ours. See docs/yamux.md for windows and limits.
  *
- * Callbacks run only inside recv(), send() and handle_expiry() (the stream calls never call
- * back; a stream they end is reported by the next of those three). Callbacks may call
+ * Callbacks run only inside recv(), send(), send_pull() and handle_expiry() (the stream calls
+ * never call back; a stream they end is reported by the next of those). Callbacks may call
  * open/write/close/reset/consume/set_stream_ud/ping/goaway and the getters, but never
- * recv(), send() or handle_expiry() (they return GG_ESTATE then) nor del().
+ * recv(), send(), send_pull() or handle_expiry() (they return GG_ESTATE then) nor del().
  */
 #ifndef GGEN_YAMUX_H
 #define GGEN_YAMUX_H
@@ -83,7 +86,7 @@ typedef struct ggp_yamux_callbacks {
   /* The peer half-closed stream id: no more data will arrive on it. */
   void (*on_fin)(ggp_yamux *y, uint32_t id, void *stream_ud, void *ud);
   /* ggp_yamux_write() on stream id accepted less than offered before and would now accept
-   * more (the peer opened its window, or our send buffer drained). */
+   * more (the peer opened its window, or at least half our send buffer drained). */
   void (*on_writable)(ggp_yamux *y, uint32_t id, void *stream_ud, void *ud);
   /* Stream id is gone (how: GGP_YAMUX_END_*); its id no longer names anything and every call
    * with it returns GG_ENOTFOUND. Called once per stream, never from ggp_yamux_del(). */
@@ -177,7 +180,25 @@ int ggp_yamux_recv(ggp_yamux *y, const uint8_t *in, size_t len, gg_ts ts);
  */
 int ggp_yamux_send(ggp_yamux *y, gg_buf *out, gg_ts ts);
 
-/* 1 when send() has something to write. */
+/*
+ * The pull form of send(), for hosts that encrypt straight from the session's memory: gives in
+ * *p, *n the next run of output bytes, at most max (which should be at least 4 KiB; under 13
+ * nothing fits), in the order send() would write them. A run is either a batch of control frames
+ * (ping answers, window updates, SYN/ACK/FIN/RST, our ping, GoAway) or exactly one DATA frame
+ * whose header sits right in front of its payload inside the stream's send buffer, so a
+ * payload is never copied between write() and the cipher. With max = GGP_NOISE_PLAIN_MAX each
+ * run fits one Noise message. *n is 0 when nothing is pending.
+ * The bytes count as sent once returned: the caller must write them out, and must be done with
+ * them before calling any other function on y (the run stays valid until then). Callbacks for
+ * what a pull drained or ended (on_writable, on_stream_end) run at the start of the next pull,
+ * when the run is no longer in use; want_send() stays 1 until they have run, so a host that
+ * pulls until *n is 0 runs them all.
+ * Returns GG_OK, GG_ESTATE (called from a callback), GG_ENOMEM (nothing taken) or the session's
+ * fatal code (then *n > 0 once: the GoAway that explains it).
+ */
+int ggp_yamux_send_pull(ggp_yamux *y, size_t max, gg_ts ts, const uint8_t **p, size_t *n);
+
+/* 1 when send() or send_pull() has something to write. */
 int ggp_yamux_want_send(const ggp_yamux *y);
 
 /*

@@ -58,6 +58,14 @@ enum {
   S_DEAD = 1 << 14,    /* retired, waiting for reap() */
 };
 
+/* A stream's send buffer: live bytes p[head .. tail). While allocated, head >= HDR, so the
+ * header of the DATA frame that carries the front bytes can be written right in front of them:
+ * ggp_yamux_send_pull() hands out header and payload as one run without copying either. */
+typedef struct sbuf {
+  uint8_t *p;
+  size_t head, tail, alloc;
+} sbuf;
+
 typedef struct stream stream;
 typedef struct slink {
   stream *prev, *next;
@@ -75,7 +83,7 @@ struct stream {
   uint64_t ravail, rheld, rdeliv;
   uint64_t credit;
   gg_ts epoch; /* when our last window update (or the SYN/ACK) left; GG_TS_UNSET before */
-  gg_buf sbuf;
+  sbuf sb;
   slink ctrl, data; /* membership of y->ctrl / y->data */
   stream *note;     /* send()'s notification list, then reap list */
 };
@@ -102,6 +110,7 @@ struct ggp_yamux {
   uint64_t grown;
   slist ctrl, data;
   stream *reap;
+  stream *notes; /* streams a send_pull() drained: told at the next pull (see run_notes) */
 
   /* receive state: a partial header, or the rest of a DATA payload */
   uint8_t hdr[HDR];
@@ -114,6 +123,7 @@ struct ggp_yamux {
   /* control frames owed to the peer, encoded, FIFO */
   gg_buf ctrlq;
   uint32_t pongs;
+  gg_buf scratch; /* control frames a send_pull() hands out; freed when nothing is pending */
 
   /* ping */
   int ping_queued, ping_out;
@@ -200,6 +210,47 @@ static void data_del(ggp_yamux *y, stream *s) {
   list_unlink(&y->data, s, data_link);
 }
 
+/* ---- send buffer ----------------------------------------------------------------------- */
+static size_t sb_len(const sbuf *b) { return b->tail - b->head; }
+
+static void sb_free(ggp_yamux *y, sbuf *b) {
+  gg_free(y->mem, b->p);
+  memset(b, 0, sizeof(*b));
+}
+
+static void sb_reset(sbuf *b) { b->head = b->tail = b->p ? HDR : 0; }
+
+static void sb_consume(sbuf *b, size_t n) {
+  b->head += n;
+  if (b->head == b->tail) sb_reset(b); /* moves no memory: a pulled run stays valid */
+}
+
+/* Appends n bytes; the caller keeps the live bytes within y->sbuf_cap. The consumed front is
+ * reclaimed before the buffer grows, as gg_buf does. */
+static int sb_append(ggp_yamux *y, sbuf *b, const void *data, size_t n) {
+  size_t len = sb_len(b), need = HDR + len + n;
+  if (b->alloc - b->tail < n) {
+    if (need <= b->alloc) {
+      memmove(b->p + HDR, b->p + b->head, len);
+    } else {
+      size_t na = b->alloc ? b->alloc : 64, top = HDR + (size_t)y->sbuf_cap;
+      while (na < need) na *= 2;
+      if (na > top) na = top; /* need <= top */
+      uint8_t *np = gg_malloc(y->mem, na);
+      if (!np) return GG_ENOMEM;
+      if (len) memcpy(np + HDR, b->p + b->head, len);
+      gg_free(y->mem, b->p);
+      b->p = np;
+      b->alloc = na;
+    }
+    b->head = HDR;
+    b->tail = HDR + len;
+  }
+  memcpy(b->p + b->tail, data, n);
+  b->tail += n;
+  return GG_OK;
+}
+
 /* ---- stream table (open addressing, linear probing, backward-shift deletion) ---------- */
 static uint32_t slot_of(const ggp_yamux *y, uint32_t id) {
   return (uint32_t)((id * 2654435769u) >> (32 - y->tab_bits));
@@ -266,7 +317,6 @@ static stream *stream_alloc(ggp_yamux *y, uint32_t id) {
   s->ravail = SPEC_WINDOW; /* both sides start from the spec's window... */
   s->credit = SPEC_WINDOW;
   s->epoch = GG_TS_UNSET;
-  gg_buf_init(&s->sbuf, y->mem, y->sbuf_cap);
   if (s->rwin > SPEC_WINDOW) s->flags |= S_WU_DUE; /* ...a larger one goes with the SYN/ACK */
   if (lookup(y, id) || tab_insert(y, s)) {
     gg_free(y->mem, s);
@@ -289,7 +339,7 @@ static void retire(ggp_yamux *y, stream *s, int how) {
   }
   y->grown -= s->rwin - y->initial_window;
   if (y->frame_s == s) y->frame_s = NULL;
-  gg_buf_free(&s->sbuf);
+  sb_free(y, &s->sb);
   s->flags |= S_DEAD;
   s->end_how = how;
   if (!(s->flags & S_IN_NOTE)) { /* on send()'s list, reap() takes it after that pass */
@@ -320,7 +370,7 @@ static void reap(ggp_yamux *y) {
 
 static uint64_t writable(const ggp_yamux *y, const stream *s) {
   if (s->flags & (S_FIN_PEND | S_FIN_SENT | S_RST_PEND | S_DEAD)) return 0;
-  size_t used = gg_buf_len(&s->sbuf);
+  size_t used = sb_len(&s->sb);
   return used >= y->sbuf_cap ? 0 : min64(s->credit, y->sbuf_cap - used);
 }
 
@@ -382,19 +432,27 @@ int ggp_yamux_new(ggp_yamux **py, const ggp_yamux_callbacks *cb, const ggp_yamux
 
 void ggp_yamux_del(ggp_yamux *y) {
   if (!y) return;
-  if (y->tab)
-    for (uint32_t i = 0; i < (1u << y->tab_bits); i++)
-      if (y->tab[i]) {
-        gg_buf_free(&y->tab[i]->sbuf);
-        gg_free(y->mem, y->tab[i]);
-      }
+  /* retired streams wait on the reap list, or on the notes list when a pull drained them;
+   * live ones on the notes list are freed with the table */
+  while (y->notes) {
+    stream *s = y->notes;
+    y->notes = s->note;
+    if (s->flags & S_DEAD) gg_free(y->mem, s);
+  }
   while (y->reap) {
     stream *s = y->reap;
     y->reap = s->note;
     gg_free(y->mem, s);
   }
+  if (y->tab)
+    for (uint32_t i = 0; i < (1u << y->tab_bits); i++)
+      if (y->tab[i]) {
+        sb_free(y, &y->tab[i]->sb);
+        gg_free(y->mem, y->tab[i]);
+      }
   gg_free(y->mem, y->tab);
   gg_buf_free(&y->ctrlq);
+  gg_buf_free(&y->scratch);
   gg_free(y->mem, y);
 }
 
@@ -433,7 +491,7 @@ static int incoming(ggp_yamux *y, uint32_t id, gg_ts ts, stream **ps) {
       ctrl_del(y, s);
       data_del(y, s);
       y->n_in--;
-      gg_buf_free(&s->sbuf);
+      sb_free(y, &s->sb);
       gg_free(y->mem, s);
     }
     return refuse(y, id);
@@ -681,7 +739,7 @@ static int send_ctrl(ggp_yamux *y, gg_buf *out, gg_ts ts, int *rv) {
       retire(y, s, GGP_YAMUX_END_RESET_LOCAL);
       continue;
     }
-    int empty = gg_buf_len(&s->sbuf) == 0;
+    int empty = sb_len(&s->sb) == 0;
     int fin = (s->flags & S_FIN_PEND) && empty;
     int open = (s->flags & (S_SYN | S_ACK)) && empty;
     uint64_t delta = (s->flags & S_WU_DUE) ? window_delta(y, s, ts) : 0;
@@ -707,13 +765,33 @@ static int send_ctrl(ggp_yamux *y, gg_buf *out, gg_ts ts, int *rv) {
   return 0;
 }
 
+/* Takes the first n buffered bytes of s as a DATA frame: writes its header at hdr, consumes
+ * them, moves s to the back of the data list (streams take turns) or off it when drained, and
+ * puts it on the notes list when its writer may want to hear (see run_notes). Returns 1 when
+ * the buffer drained. */
+static int data_frame(ggp_yamux *y, stream *s, size_t n, gg_ts ts, uint8_t *hdr) {
+  uint16_t f = open_flags(s);
+  opened(s, f, ts);
+  put_hdr(hdr, T_DATA, f, s->id, (uint32_t)n);
+  sb_consume(&s->sb, n);
+  int last = sb_len(&s->sb) == 0;
+  data_del(y, s);
+  if (!last) data_add(y, s);
+  if ((last || (s->flags & S_WANT_W)) && !(s->flags & S_IN_NOTE)) {
+    s->flags |= S_IN_NOTE;
+    s->note = y->notes;
+    y->notes = s;
+  }
+  return last;
+}
+
 /* DATA frames, one per stream in turn. 1 when out is full. */
-static int send_data(ggp_yamux *y, gg_buf *out, gg_ts ts, stream **note, int *rv) {
+static int send_data(ggp_yamux *y, gg_buf *out, gg_ts ts, int *rv) {
   while (y->data.head) {
     stream *s = y->data.head;
     size_t r = room(out);
     if (r <= HDR) return 1;
-    size_t n = gg_buf_len(&s->sbuf);
+    size_t n = sb_len(&s->sb);
     if (n > y->max_frame) n = y->max_frame;
     if (n > r - HDR) n = r - HDR;
     uint8_t *p = gg_buf_tail(out, HDR + n);
@@ -721,25 +799,10 @@ static int send_data(ggp_yamux *y, gg_buf *out, gg_ts ts, stream **note, int *rv
       *rv = GG_ENOMEM;
       return 1;
     }
-    uint16_t f = open_flags(s);
-    opened(s, f, ts);
-    int last = n == gg_buf_len(&s->sbuf);
-    put_hdr(p, T_DATA, f, s->id, (uint32_t)n);
-    memcpy(p + HDR, gg_buf_ptr(&s->sbuf), n);
+    memcpy(p + HDR, s->sb.p + s->sb.head, n);
+    int last = data_frame(y, s, n, ts, p);
     gg_buf_commit(out, HDR + n);
-    gg_buf_consume(&s->sbuf, n);
-    /* An idle connection should cost little: a drained buffer whose writer is not waiting
-     * for room (a bulk writer is, and keeps its buffer) is given back. */
-    if (last && !(s->flags & S_WANT_W) && s->sbuf.alloc > 4096) gg_buf_free(&s->sbuf);
-    data_del(y, s);
-    if ((s->flags & S_WANT_W) && !(s->flags & S_IN_NOTE)) {
-      s->flags |= S_IN_NOTE;
-      s->note = *note;
-      *note = s;
-    }
-    if (!last) {
-      data_add(y, s); /* to the tail: streams take turns */
-    } else if (s->flags & S_FIN_PEND) {
+    if (last && (s->flags & S_FIN_PEND)) {
       /* The FIN follows on its own WINDOW_UPDATE, never on the DATA frame: js 7.0.4 handles
        * a frame's FIN before its payload and drops that payload. */
       if (room(out) < HDR || (*rv = emit(out, T_WINDOW, F_FIN, s->id, 0))) {
@@ -753,85 +816,158 @@ static int send_data(ggp_yamux *y, gg_buf *out, gg_ts ts, stream **note, int *rv
   return 0;
 }
 
-int ggp_yamux_send(ggp_yamux *y, gg_buf *out, gg_ts ts) {
-  if (y->depth) return GG_ESTATE;
-  int rv = GG_OK;
-  if (y->err) {
-    if (y->ga_pending && !y->ga_sent && room(out) >= HDR &&
-        emit(out, T_GOAWAY, 0, 0, y->ga_code) == GG_OK) {
-      y->ga_pending = 0;
-      y->ga_sent = 1;
-    }
-    return y->err;
-  }
-  start_clock(y, ts);
-
+/* Frames owed to the peer, our ping, then stream control frames (send() steps 1-3). 1 when out
+ * is full. */
+static int send_control(ggp_yamux *y, gg_buf *out, gg_ts ts, int *rv) {
   /* 1. frames the peer made us owe it, in order */
   size_t q = gg_buf_len(&y->ctrlq);
   size_t take = q < room(out) ? q : room(out) - room(out) % HDR;
   if (take) {
     uint8_t *p = gg_buf_tail(out, take);
-    if (!p) return GG_ENOMEM;
+    if (!p) {
+      *rv = GG_ENOMEM;
+      return 1;
+    }
     memcpy(p, gg_buf_ptr(&y->ctrlq), take);
     gg_buf_commit(out, take);
     for (size_t i = 0; i < take; i += HDR)
       if (p[i + 1] == T_PING) y->pongs--;
     gg_buf_consume(&y->ctrlq, take);
   }
-  int full = gg_buf_len(&y->ctrlq) > 0;
+  if (gg_buf_len(&y->ctrlq) > 0) return 1;
 
   /* 2. our ping: its RTT is measured from here */
-  if (!full && y->ping_queued && !y->ping_out) {
-    if (room(out) < HDR) {
-      full = 1;
-    } else if ((rv = emit(out, T_PING, F_SYN, 0, y->next_ping_id)) == GG_OK) {
-      y->ping_queued = 0;
-      y->ping_out = 1;
-      y->ping_id = y->next_ping_id++;
-      y->ping_sent = ts;
-      if (y->keepalive != GG_TS_UNSET) y->ka_next = ts_add(ts, y->keepalive);
-    } else {
-      full = 1;
-    }
+  if (y->ping_queued && !y->ping_out) {
+    if (room(out) < HDR || (*rv = emit(out, T_PING, F_SYN, 0, y->next_ping_id))) return 1;
+    y->ping_queued = 0;
+    y->ping_out = 1;
+    y->ping_id = y->next_ping_id++;
+    y->ping_sent = ts;
+    if (y->keepalive != GG_TS_UNSET) y->ka_next = ts_add(ts, y->keepalive);
   }
 
-  /* 3. stream control frames, 4. data */
-  stream *note = NULL;
-  if (!full) full = send_ctrl(y, out, ts, &rv);
-  if (!full && rv == GG_OK) full = send_data(y, out, ts, &note, &rv);
+  /* 3. window updates with SYN/ACK/FIN/RST */
+  return send_ctrl(y, out, ts, rv);
+}
 
-  /* 5. a GoAway we were asked for, once everything before it left */
-  if (!full && rv == GG_OK && y->ga_pending && !y->ga_sent && !y->ctrl.head && !y->data.head &&
-      room(out) >= HDR && (rv = emit(out, T_GOAWAY, 0, 0, y->ga_code)) == GG_OK) {
+/* 5. a GoAway we were asked for, once everything before it left. */
+static int send_goaway(ggp_yamux *y, gg_buf *out) {
+  if (!y->ga_pending || y->ga_sent || y->ctrl.head || y->data.head || room(out) < HDR)
+    return GG_OK;
+  int rv = emit(out, T_GOAWAY, 0, 0, y->ga_code);
+  if (rv == GG_OK) {
     y->ga_pending = 0;
     y->ga_sent = 1;
   }
+  return rv;
+}
 
-  /* 6. tell streams whose buffer drained that they may write again */
+/* The GoAway a dead session owes, if it fits. */
+static void send_fatal_goaway(ggp_yamux *y, gg_buf *out) {
+  if (y->ga_pending && !y->ga_sent && room(out) >= HDR &&
+      emit(out, T_GOAWAY, 0, 0, y->ga_code) == GG_OK) {
+    y->ga_pending = 0;
+    y->ga_sent = 1;
+  }
+}
+
+/* After a send: tells streams whose buffer half drained that they may write again, and gives back
+ * the buffer of a drained stream whose writer is not waiting for room (an idle connection should
+ * cost little; a bulk writer is waiting and keeps its buffer). Streams retired meanwhile go to
+ * reap(). */
+static void run_notes(ggp_yamux *y) {
   y->depth++;
-  while (note) {
-    stream *s = note;
-    note = s->note;
+  while (y->notes) {
+    stream *s = y->notes;
+    y->notes = s->note;
     s->flags &= ~(uint32_t)S_IN_NOTE;
     if (s->flags & S_DEAD) {
-      s->note = y->reap; /* retired while listed here: now it may be reaped */
+      s->note = y->reap;
       y->reap = s;
       continue;
     }
-    if ((s->flags & S_WANT_W) && writable(y, s) > 0) {
-      s->flags &= ~(uint32_t)S_WANT_W;
-      if (y->cb.on_writable) y->cb.on_writable(y, s->id, s->ud, y->ud);
+    if (s->flags & S_WANT_W) {
+      /* once at least half the buffer is free: a writer woken for every frame that left
+       * would hand over its data in frame-sized pieces (and a host queueing the rest of each
+       * piece would copy most bytes twice) */
+      if (writable(y, s) > 0 && sb_len(&s->sb) <= y->sbuf_cap / 2) {
+        s->flags &= ~(uint32_t)S_WANT_W;
+        if (y->cb.on_writable) y->cb.on_writable(y, s->id, s->ud, y->ud);
+      }
+    } else if (sb_len(&s->sb) == 0 && s->sb.alloc > 4096) {
+      sb_free(y, &s->sb);
     }
   }
   y->depth--;
+}
+
+int ggp_yamux_send(ggp_yamux *y, gg_buf *out, gg_ts ts) {
+  if (y->depth) return GG_ESTATE;
+  if (y->err) {
+    send_fatal_goaway(y, out);
+    return y->err;
+  }
+  start_clock(y, ts);
+  int rv = GG_OK;
+  int full = send_control(y, out, ts, &rv);
+  /* 4. data */
+  if (!full && rv == GG_OK) full = send_data(y, out, ts, &rv);
+  if (!full && rv == GG_OK) rv = send_goaway(y, out);
+  /* 6. streams whose buffer drained */
+  run_notes(y);
   reap(y);
+  return rv;
+}
+
+/* Control frames per pull: a few KiB, so many window updates share one Noise message. */
+#define PULL_SCRATCH 4096
+
+int ggp_yamux_send_pull(ggp_yamux *y, size_t max, gg_ts ts, const uint8_t **p, size_t *len) {
+  *p = NULL;
+  *len = 0;
+  if (y->depth) return GG_ESTATE;
+  /* what the previous pull drained or ended is told now, when its run is no longer in use */
+  run_notes(y);
+  reap(y);
+  gg_buf_reset(&y->scratch);
+  y->scratch.limit = max < PULL_SCRATCH ? max : PULL_SCRATCH;
+  /* reserved first so that no frame is taken from the session and then lost */
+  if (y->scratch.limit >= HDR && gg_buf_reserve(&y->scratch, y->scratch.limit))
+    return GG_ENOMEM;
+  int rv = GG_OK;
+  if (y->err) {
+    send_fatal_goaway(y, &y->scratch);
+    rv = y->err;
+  } else {
+    start_clock(y, ts);
+    int full = send_control(y, &y->scratch, ts, &rv);
+    if (!full && gg_buf_len(&y->scratch) == 0 && y->data.head && max > HDR) {
+      stream *s = y->data.head;
+      size_t n = sb_len(&s->sb);
+      if (n > y->max_frame) n = y->max_frame;
+      if (n > max - HDR) n = max - HDR;
+      uint8_t *h = s->sb.p + s->sb.head - HDR; /* the headroom invariant makes this ours */
+      if (data_frame(y, s, n, ts, h) && (s->flags & S_FIN_PEND))
+        ctrl_add(y, s); /* the FIN goes on its own frame with the next pull */
+      *p = h;
+      *len = HDR + n;
+      return GG_OK;
+    }
+    if (!full && rv == GG_OK && gg_buf_len(&y->scratch) == 0) send_goaway(y, &y->scratch);
+  }
+  if (gg_buf_len(&y->scratch)) {
+    *p = gg_buf_ptr(&y->scratch);
+    *len = gg_buf_len(&y->scratch);
+  } else {
+    gg_buf_free(&y->scratch); /* an idle session keeps none */
+  }
   return rv;
 }
 
 int ggp_yamux_want_send(const ggp_yamux *y) {
   if (y->err) return y->ga_pending && !y->ga_sent;
   return gg_buf_len(&y->ctrlq) > 0 || (y->ping_queued && !y->ping_out) || y->ctrl.head ||
-         y->data.head || (y->ga_pending && !y->ga_sent) || y->reap ||
+         y->data.head || (y->ga_pending && !y->ga_sent) || y->reap || y->notes ||
          (y->ka_next == GG_TS_UNSET && y->keepalive != GG_TS_UNSET);
 }
 
@@ -860,7 +996,7 @@ int64_t ggp_yamux_write(ggp_yamux *y, uint32_t id, const void *data, size_t len)
   uint64_t n = min64(len, writable(y, s));
   if (n < len) s->flags |= S_WANT_W;
   if (n == 0) return 0;
-  if (gg_buf_append(&s->sbuf, data, (size_t)n)) return GG_ENOMEM;
+  if (sb_append(y, &s->sb, data, (size_t)n)) return GG_ENOMEM;
   s->credit -= n;
   data_add(y, s);
   return (int64_t)n;
@@ -877,14 +1013,14 @@ int ggp_yamux_close(ggp_yamux *y, uint32_t id) {
   if (s->flags & (S_FIN_PEND | S_FIN_SENT | S_RST_PEND)) return GG_ESTATE;
   s->flags |= S_FIN_PEND;
   s->flags &= ~(uint32_t)S_WANT_W;
-  if (gg_buf_len(&s->sbuf) == 0) ctrl_add(y, s); /* else it follows the last DATA frame */
+  if (sb_len(&s->sb) == 0) ctrl_add(y, s); /* else it follows the last DATA frame */
   return GG_OK;
 }
 
 int ggp_yamux_reset(ggp_yamux *y, uint32_t id) {
   stream *s = lookup(y, id);
   if (!s || (s->flags & S_RST_PEND)) return GG_ENOTFOUND;
-  gg_buf_reset(&s->sbuf);
+  sb_reset(&s->sb);
   data_del(y, s);
   s->flags &= ~(uint32_t)(S_WANT_W | S_WU_DUE | S_FIN_PEND);
   if (!(s->flags & S_SYN_SENT)) { /* the peer never heard of it: nothing to send */
@@ -937,7 +1073,7 @@ int ggp_yamux_stream_get_info(const ggp_yamux *y, uint32_t id, ggp_yamux_stream_
   si->recv_avail = s->ravail;
   si->unconsumed = s->rdeliv;
   si->send_credit = s->credit;
-  si->send_buffered = gg_buf_len(&s->sbuf);
+  si->send_buffered = sb_len(&s->sb);
   return GG_OK;
 }
 

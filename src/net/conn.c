@@ -17,9 +17,9 @@
  * Input is processed synchronously from the socket's read callback; decrypted bytes go to the
  * host's shared plain buffer and from there straight into Yamux, which hands stream data to
  * the streams without copying. Output of the negotiations is written at once (it is small and
- * ordered); Yamux output is pulled by the host's idle flush into a shared buffer, encrypted
- * directly into a socket write block, and stops while the socket's queue is above its
- * high-water mark (on_drain resumes it).
+ * ordered); Yamux output is pulled by the host's idle flush run by run (ggp_yamux_send_pull),
+ * each run encrypted from Yamux's memory straight into a socket write block (flush_block), and
+ * stops while the socket's queue is above its high-water mark (on_drain resumes it).
  *
  * Every connection has exactly one timer (the socket's): the dial/handshake deadline before
  * C_OPEN, then min(Yamux expiry, earliest stream deadline).
@@ -35,13 +35,12 @@ static const char *const yamux_protos[] = {GGP_YAMUX_PROTOCOL_ID};
 
 static ggn_conn *conn_of(ggn_sock *s) { return container_of(s, ggn_conn, sock); }
 
-/* A gg_buf over a fixed block: appends within cap never reallocate (limit == alloc). */
-static void buf_view(gg_buf *b, uint8_t *p, size_t cap) {
-  memset(b, 0, sizeof(*b));
-  b->data = p;
-  b->alloc = cap;
-  b->limit = cap;
-}
+/* A socket write block while bulk data flows: four full Noise messages, 256 KiB per write. */
+#define BLOCK_BIG (4 * (GGP_NOISE_PLAIN_MAX + GGP_NOISE_OVERHEAD))
+/* A block that begins with control frames: they are usually all there is to send. */
+#define BLOCK_SMALL (16 * 1024)
+/* Room below which a block is written rather than given a DATA frame cut to fit. */
+#define RUN_MIN 1024
 
 static void write_raw(ggn_conn *c, gg_buf *b) {
   if (gg_buf_len(b) == 0) return;
@@ -50,17 +49,63 @@ static void write_raw(ggn_conn *c, gg_buf *b) {
 }
 
 int ggn_conn_send_secure(ggn_conn *c, const uint8_t *p, size_t n) {
-  size_t wl = ggp_noise_wire_len(n);
+  size_t wl = ggp_noise_wire_len(n), w;
   uint8_t *blk = ggn_sock_wbuf(&c->sock, wl);
   if (!blk) return GG_ENOMEM;
-  gg_buf v;
-  buf_view(&v, blk, wl);
-  int rv = ggp_noise_encrypt(c->noise, p, n, &v);
+  int rv = ggp_noise_encrypt_to(c->noise, p, n, blk, wl, &w);
   if (rv != GG_OK) {
     ggn_sock_wbuf_free(&c->sock, blk);
     return rv;
   }
-  return ggn_sock_write(&c->sock, blk, gg_buf_len(&v));
+  return ggn_sock_write(&c->sock, blk, w);
+}
+
+/*
+ * Pulls Yamux output into one socket write block and writes it. Each run Yamux hands out (a
+ * batch of control frames, or one DATA frame lying in its stream's send buffer) is encrypted
+ * from there into its own Noise message in the block, so a payload is copied once on its way
+ * out (by ggp_yamux_write) and then only read by the cipher. The block is sized by the first
+ * run: big for data, small for control frames.
+ * Returns what ggn_sock_write returns (0, or 1 when the socket's queue is full), 2 when there
+ * was nothing to write, GG_ENOMEM, GG_ECRYPTO, or GG_ECLOSED (socket). A fatal Yamux code goes
+ * to *yerr (the block then holds the GoAway that explains it, when there was one).
+ */
+static int flush_block(ggn_conn *c, gg_ts now, int *yerr) {
+  uint8_t *blk = NULL;
+  size_t cap = 0, pos = 0;
+  *yerr = GG_OK;
+  for (;;) {
+    size_t max = GGP_NOISE_PLAIN_MAX;
+    if (blk) {
+      if (cap - pos < GGP_NOISE_OVERHEAD + RUN_MIN) break;
+      if (cap - pos - GGP_NOISE_OVERHEAD < max) max = cap - pos - GGP_NOISE_OVERHEAD;
+    }
+    const uint8_t *p;
+    size_t n;
+    c->in_yamux = 1;
+    int rv = ggp_yamux_send_pull(c->yamux, max, now, &p, &n);
+    c->in_yamux = 0;
+    if (n) {
+      if (!blk) {
+        cap = n >= BLOCK_SMALL / 4 ? BLOCK_BIG : BLOCK_SMALL;
+        blk = ggn_sock_wbuf(&c->sock, cap);
+        if (!blk) return GG_ENOMEM; /* the run is lost with the connection */
+      }
+      size_t w;
+      int e = ggp_noise_encrypt_to(c->noise, p, n, blk + pos, cap - pos, &w);
+      if (e != GG_OK) {
+        ggn_sock_wbuf_free(&c->sock, blk);
+        return e;
+      }
+      pos += w;
+    }
+    if (rv != GG_OK) {
+      *yerr = rv;
+      break;
+    }
+    if (n == 0) break;
+  }
+  return blk ? ggn_sock_write(&c->sock, blk, pos) : 2;
 }
 
 static const char *addr_text(const ggn_conn *c, char *buf, size_t cap) {
@@ -120,18 +165,12 @@ void ggn_conn_close(ggn_conn *c) { ggn_conn_fail(c, GG_OK, NULL); }
 static void conn_closing_sequence(ggn_conn *c) {
   if (c->close_started) return;
   c->close_started = 1;
-  ggn_host *h = c->h;
   if (c->yamux && c->noise && c->close_err != GG_ECLOSED && c->close_err != GG_ETIMEDOUT) {
     if (c->close_err == GG_OK) ggp_yamux_goaway(c->yamux, GGP_YAMUX_GOAWAY_NORMAL);
+    gg_ts now = ggn_now();
     for (int i = 0; i < 64 && ggp_yamux_want_send(c->yamux); i++) {
-      gg_buf_reset(&h->ybuf);
-      c->in_yamux = 1;
-      int rv = ggp_yamux_send(c->yamux, &h->ybuf, ggn_now());
-      c->in_yamux = 0;
-      if (gg_buf_len(&h->ybuf) &&
-          ggn_conn_send_secure(c, gg_buf_ptr(&h->ybuf), gg_buf_len(&h->ybuf)) < 0)
-        break;
-      if (rv != GG_OK) break;
+      int yerr, w = flush_block(c, now, &yerr);
+      if (w < 0 || w == 2 || yerr != GG_OK) break;
     }
   }
   ggn_sock_close(&c->sock, 1);
@@ -378,14 +417,10 @@ void ggn_conn_flush(ggn_conn *c) {
   }
   if (c->state != C_OPEN) return;
   if (c->rq_streams) ggn_streams_deliver_pending(c);
+  gg_ts now = ggn_now();
   while (c->state == C_OPEN && ggp_yamux_want_send(c->yamux) &&
          ggn_sock_write_queued(&c->sock) < h->tcp.write_high) {
-    gg_buf_reset(&h->ybuf);
-    c->in_yamux = 1;
-    int rv = ggp_yamux_send(c->yamux, &h->ybuf, ggn_now());
-    c->in_yamux = 0;
-    int w = 0;
-    if (gg_buf_len(&h->ybuf)) w = ggn_conn_send_secure(c, gg_buf_ptr(&h->ybuf), gg_buf_len(&h->ybuf));
+    int rv, w = flush_block(c, now, &rv);
     if (rv != GG_OK) {
       /* a dead session wrote its GoAway into this buffer: close now */
       ggn_conn_fail(c, rv, "yamux");
@@ -399,7 +434,7 @@ void ggn_conn_flush(ggn_conn *c) {
       ggn_conn_fail(c, w == GG_ENOMEM ? w : GG_ECLOSED, "write");
       return;
     }
-    if (w == 1) break; /* the socket's queue is full: on_drain resumes */
+    if (w == 1 || w == 2) break; /* the socket's queue is full (on_drain resumes), or done */
   }
   if (c->state == C_CLOSING) {
     conn_closing_sequence(c);

@@ -874,7 +874,6 @@ int ggn_host_new(ggn_host **ph, uv_loop_t *loop, const ggn_host_settings *st_in,
                   st.peerstore_max_protocols);
   /* plain holds one read's worth of decrypted bytes plus a frame completed from before */
   gg_buf_init(&h->plain, mem, h->tcp.rbuf_size + 2 * (GGP_NOISE_MSG_MAX + 2));
-  gg_buf_init(&h->ybuf, mem, 256 * 1024);
   gg_buf_init(&h->tmp, mem, 4 * (GGP_MSS_NAME_MAX + 8) + GGP_NOISE_MSG_MAX + 2);
   uv_idle_init(loop, &h->idle);
   h->idle.data = h;
@@ -895,7 +894,6 @@ static void host_free(ggn_host *h) {
   ggp_noise_local_del(h->noise_local);
   ggn_pstore_free(&h->ps);
   gg_buf_free(&h->plain);
-  gg_buf_free(&h->ybuf);
   gg_buf_free(&h->tmp);
   ggn_tcp_free(&h->tcp);
   for (uint32_t i = 0; i < h->nprotos; i++) gg_free(mem, h->protos[i].name);

@@ -204,7 +204,6 @@ struct ggn_host {
   int reject_busy;
   ggn_pstore ps;
   gg_buf plain;   /* decrypted input, shared: input processing is synchronous */
-  gg_buf ybuf;    /* Yamux output before encryption, shared likewise */
   gg_buf tmp;     /* small control output (multistream-select replies) */
   int closing;
   int nclosing;   /* handles and connections still closing */

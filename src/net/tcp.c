@@ -53,7 +53,10 @@ void ggn_tcp_init(ggn_tcp *t, uv_loop_t *loop, const ggn_tcp_cbs *cbs, const ggn
   t->rand = rand ? rand : gg_rand_system();
   t->mem = mem;
   t->log = log;
-  t->rbuf_size = 64 * 1024;
+  /* one buffer per transport, not per socket: 256 KiB reads hold about four whole Noise
+   * messages, so most are decrypted in place and few straddle two reads (with 64 KiB reads
+   * nearly every 65553-byte message did and was copied), and bulk input needs 4x fewer reads */
+  t->rbuf_size = 256 * 1024;
   t->write_high = 256 * 1024;
   t->write_low = 64 * 1024;
   t->delay_cap = 4 * 1024 * 1024;

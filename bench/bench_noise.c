@@ -105,8 +105,7 @@ static double handshakes_per_s(const gg_rand *r, int reuse_static, double second
 }
 
 int main(int argc, char **argv) {
-  bench_report *rep = bench_report_new("noise", argc, argv);
-  if (sodium_init() < 0) return 1;
+  bench_report *rep = bench_report_new("noise", argc, argv); /* initialises libsodium */
   int quick = bench_quick(rep);
   size_t total = quick ? (size_t)16 << 20 : (size_t)512 << 20;
   double hs_seconds = quick ? 0.2 : 2.0;

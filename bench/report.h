@@ -18,7 +18,8 @@
 typedef struct bench_report bench_report;
 typedef struct bench_row bench_row;
 
-/* Parses the common options (--json FILE, --quick) from argv and returns a report. */
+/* Initialises libsodium (exits when it cannot), parses the common options (--json FILE, --quick)
+ * from argv and returns a report. Call it first in main(). */
 bench_report *bench_report_new(const char *name, int argc, char **argv);
 /* 1 when --quick (the small CI configuration) was given or GGEN_BENCH_QUICK is set. */
 int bench_quick(const bench_report *r);

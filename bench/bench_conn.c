@@ -8,6 +8,9 @@
  *     ends in this process), target <= 64 KiB; idle node RSS of `ggen p2p start`, <= 8 MiB;
  *   - the same setup rate and throughput for js-libp2p 2.10 (interop/js/bench.mjs: both ends in
  *     one Node process), and the ratio ours / js.
+ * Rates are also divided by the CPU time the process used ("per CPU-s"; for throughput also
+ * "CPU-s/GB", the CPU seconds one GB costs with both ends counted), figures that a loaded
+ * machine depresses far less than wall-clock rates.
  * Our setups and throughput run twice: both hosts on one loop in one thread (like the single
  * Node event loop; the ratio uses this), and each end on its own loop and thread.
  * --quick: a small configuration for CI. The js part is skipped (with a note) when node or
@@ -502,32 +505,34 @@ int main(int argc, char **argv) {
   bench_row *row;
   if (PART("setup")) {
     double cpu;
-  s1 = bench_setups(1, conc, n_setups, &failed, &cpu);
+    s1 = bench_setups(1, conc, n_setups, &failed, &cpu);
     row = bench_row_add(r, "setup/ggen (1 loop, 1 thread)");
     bench_row_num(row, "setups/s", s1);
-  bench_row_num(row, "per CPU-s", cpu);
+    bench_row_num(row, "per CPU-s", cpu);
     bench_row_num(row, "ms/setup", 1000.0 * conc / s1);
     bench_row_num(row, "n", n_setups);
     bench_row_num(row, "failed", failed);
     s2 = bench_setups(2, conc, n_setups, &failed, &cpu);
     row = bench_row_add(r, "setup/ggen (2 threads)");
     bench_row_num(row, "setups/s", s2);
-  bench_row_num(row, "per CPU-s", cpu);
+    bench_row_num(row, "per CPU-s", cpu);
     bench_row_num(row, "ms/setup", 1000.0 * conc / s2);
     bench_row_num(row, "n", n_setups);
     bench_row_num(row, "failed", failed);
   }
   if (PART("throughput")) {
     double cpu;
-  t1 = bench_throughput(1, bytes, &cpu);
+    t1 = bench_throughput(1, bytes, &cpu);
     row = bench_row_add(r, "throughput/ggen 1 stream (1 loop)");
     bench_row_num(row, "MB/s", t1);
-  bench_row_num(row, "per CPU-s", cpu);
+    bench_row_num(row, "per CPU-s", cpu);
+    bench_row_num(row, "CPU-s/GB", cpu > 0 ? 1000.0 / cpu : 0);
     bench_row_num(row, "MiB", (double)(bytes >> 20));
     t2 = bench_throughput(2, bytes, &cpu);
     row = bench_row_add(r, "throughput/ggen 1 stream (2 threads)");
     bench_row_num(row, "MB/s", t2);
-  bench_row_num(row, "per CPU-s", cpu);
+    bench_row_num(row, "per CPU-s", cpu);
+    bench_row_num(row, "CPU-s/GB", cpu > 0 ? 1000.0 / cpu : 0);
     bench_row_num(row, "MiB", (double)(bytes >> 20));
   }
   if (PART("memory")) {
@@ -553,6 +558,7 @@ int main(int argc, char **argv) {
     row = bench_row_add(r, "throughput/js-libp2p 1 stream");
     bench_row_num(row, "MB/s", js.mb_per_sec);
     bench_row_num(row, "per CPU-s", js.mb_per_cpu);
+    bench_row_num(row, "CPU-s/GB", js.mb_per_cpu > 0 ? 1000.0 / js.mb_per_cpu : 0);
     bench_row_num(row, "MiB", (double)(js_bytes >> 20));
     row = bench_row_add(r, "idle node RSS (js-libp2p, 1 node)");
     bench_row_num(row, "MiB", js.idle_rss_mib);

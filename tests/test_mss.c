@@ -80,6 +80,31 @@ static void test_listener_pipelined_leftover(void **state) {
 }
 
 /* Every split point of a pipelined dialer input, and one byte at a time. */
+/* A listener needs no start(): recv() begins it; start() after that is refused, and a dialer
+ * still must start first. */
+static void test_listener_without_start(void **state) {
+  (void)state;
+  const char *protos[] = {"/yamux/1.0.0", "/noise"};
+  ggp_mss *l = mk(0, protos, 2, NULL);
+  gg_buf out;
+  gg_buf_init(&out, NULL, 4096);
+  size_t used;
+  assert_int_equal(feed(l, HDR, 10, &used, &out), GG_EAGAIN); /* split inside the header */
+  assert_int_equal(used, 10);
+  assert_int_equal(ggp_mss_start(l, &out), GG_ESTATE);
+  const char rest[] = HDR "\x07/noise\n";
+  assert_int_equal(feed(l, rest + 10, sizeof(rest) - 1 - 10, &used, &out), GG_OK);
+  assert_buf(&out, HDR "\x07/noise\n", 28);
+  assert_string_equal(ggp_mss_protocol(l, NULL), "/noise");
+  ggp_mss_del(l);
+  gg_buf_reset(&out);
+  ggp_mss *d = mk(1, protos, 1, NULL);
+  assert_int_equal(feed(d, HDR, 20, &used, &out), GG_ESTATE);
+  assert_int_equal(used, 0);
+  ggp_mss_del(d);
+  gg_buf_free(&out);
+}
+
 static void test_listener_splits(void **state) {
   (void)state;
   const char *protos[] = {"/ipfs/id/1.0.0", "/ipfs/ping/1.0.0"};
@@ -433,6 +458,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_dialer_first_write),
       cmocka_unit_test(test_listener_pipelined_leftover),
+      cmocka_unit_test(test_listener_without_start),
       cmocka_unit_test(test_listener_splits),
       cmocka_unit_test(test_na_then_agree),
       cmocka_unit_test(test_all_na),

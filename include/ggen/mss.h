@@ -11,7 +11,8 @@
  *
  * Usage (both roles):
  *   ggp_mss_new(&s, &cb, &settings, mem, ud);
- *   ggp_mss_start(s, out);                    // dialer: header + first proposal (one write)
+ *   ggp_mss_start(s, out);                    // dialer: header + first proposal (one write);
+ *                                             // listener: optional, writes nothing
  *   loop: rv = ggp_mss_recv(s, in, len, &used, out);   // send whatever landed in out
  *         GG_EAGAIN: feed more input; GG_OK: agreed, in[used..len) belongs to the protocol;
  *         anything else: negotiation failed (GG_ENOPROTO when the listener refused every
@@ -78,8 +79,10 @@ int ggp_mss_new(ggp_mss **ps, const ggp_mss_callbacks *cb, const ggp_mss_setting
  * Writes what this side sends before reading anything: the dialer's header and first
  * proposal (one write, as js does). The listener sends nothing yet: it answers the dialer's
  * header together with its first answer, so a listener whose peer does not speak
- * multistream-select sends nothing at all. Call once, before recv().
- * Returns GG_OK, GG_ESTATE (called twice) or out's append error (GG_ETOOBIG, GG_ENOMEM).
+ * multistream-select sends nothing at all. A dialer must call it once, before recv(); for a
+ * listener it is optional (recv() starts it), and allowed only before the first recv().
+ * Returns GG_OK, GG_ESTATE (called twice, or on a listener after recv()) or out's append error
+ * (GG_ETOOBIG, GG_ENOMEM).
  */
 int ggp_mss_start(ggp_mss *s, gg_buf *out);
 
@@ -96,7 +99,7 @@ int ggp_mss_start(ggp_mss *s, gg_buf *out);
  *                an unexpected answer);
  *   GG_ETOOBIG   a message longer than GGP_MSS_NAME_MAX + 1;
  *   GG_ERATE     listener: more than settings.rounds messages without agreement;
- *   GG_ESTATE    called before start(), after agreement or after a failure;
+ *   GG_ESTATE    dialer: called before start(); either: after agreement or after a failure;
  *   out's append errors (GG_ETOOBIG, GG_ENOMEM) or GG_ENOMEM.
  * Every code except GG_EAGAIN ends the negotiation.
  */

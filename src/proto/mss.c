@@ -278,6 +278,8 @@ static int dialer_msg(ggp_mss *s, const uint8_t *name, size_t n, gg_buf *out) {
 int ggp_mss_recv(ggp_mss *s, const uint8_t *in, size_t len, size_t *consumed, gg_buf *out) {
   size_t pos = 0;
   int rv = GG_EAGAIN;
+  /* a listener has nothing to send before it hears the dialer: start() is optional for it */
+  if (s->state == ST_NEW && !s->dialer) s->state = ST_HEADER;
   if (s->state == ST_NEW || s->state == ST_DONE || s->state == ST_FAILED) {
     *consumed = 0;
     return GG_ESTATE;

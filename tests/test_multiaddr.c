@@ -276,6 +276,16 @@ static void test_dialing(void **state) {
   assert_true(gg_maddr_eq(&same, &tr));
   assert_int_equal(gg_maddr_split_peer(&tr, &same, &p), GG_ENOTFOUND);
   assert_true(gg_maddr_eq(&same, &tr));
+  /* no peer wanted: NULL is fine */
+  gg_maddr tr2;
+  assert_int_equal(gg_maddr_split_peer(&ma, &tr2, NULL), GG_OK);
+  assert_true(gg_maddr_eq(&tr2, &tr));
+  assert_int_equal(gg_maddr_split_peer(&ma, NULL, NULL), GG_OK);
+  assert_int_equal(gg_maddr_split_peer(&tr, NULL, NULL), GG_ENOTFOUND);
+  /* on failure *peer is untouched */
+  gg_peerid before = p;
+  assert_int_equal(gg_maddr_split_peer(&tr, NULL, &p), GG_ENOTFOUND);
+  assert_true(gg_peerid_eq(&p, &before));
   /* and back: push_peer */
   assert_int_equal(gg_maddr_push_peer(&tr, &p), GG_OK);
   assert_true(gg_maddr_eq(&tr, &ma));

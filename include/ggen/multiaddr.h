@@ -147,9 +147,10 @@ int gg_maddr_has(const gg_maddr *ma, uint32_t code);
 /* ---- dialing helpers ----------------------------------------------------------------- */
 
 /*
- * Splits off a trailing /p2p/<id>: *peer gets the id and *transport (may be NULL, may be ma
- * itself) the address before it. GG_ENOTFOUND when ma does not end in /p2p/<id>
- * (then *transport is a copy of ma and *peer is untouched).
+ * Splits off a trailing /p2p/<id>: *peer (may be NULL: only the transport part is wanted) gets
+ * the id and *transport (may be NULL, may be ma itself) the address before it. GG_ENOTFOUND
+ * when ma does not end in a valid /p2p/<id> (then *transport is a copy of ma and *peer is
+ * untouched).
  */
 int gg_maddr_split_peer(const gg_maddr *ma, gg_maddr *transport, gg_peerid *peer);
 

@@ -451,10 +451,12 @@ int gg_maddr_split_peer(const gg_maddr *ma, gg_maddr *transport, gg_peerid *peer
     last = c;
     any = 1;
   }
-  if (!any || last.code != GG_MA_P2P || gg_peerid_from_bytes(peer, last.val, last.vlen)) {
+  gg_peerid id; /* parsed here, so *peer is untouched on failure and may be NULL */
+  if (!any || last.code != GG_MA_P2P || gg_peerid_from_bytes(&id, last.val, last.vlen)) {
     if (transport && transport != ma) *transport = *ma;
     return GG_ENOTFOUND;
   }
+  if (peer) *peer = id;
   if (transport) {
     if (transport != ma) memcpy(transport->b, ma->b, last.off);
     transport->len = (uint16_t)last.off;

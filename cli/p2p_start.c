@@ -151,7 +151,8 @@ static void on_announce(ggn_market *m, const ggn_market_announcement *a, void *u
   char from[GG_PEERID_TEXT_MAX];
   if (gg_peerid_to_b58(&a->from, from, sizeof from) < 0) from[0] = 0;
   int accepted = v->action == GGM_ANNOUNCE_ACCEPT && a->ingest_err == GG_OK;
-  const char *why = v->err == GG_EOWNER   ? "the id belongs to another publisher key here"
+  const char *why = v->err == GG_EOWNER && a->by_peers ? "the peers vouch for another publisher key"
+                    : v->err == GG_EOWNER ? "the id belongs to another publisher key here"
                     : v->err == GG_EEXIST ? "this version is known with another archive"
                     : v->err              ? gg_strerror(v->err)
                     : a->ingest_err       ? gg_strerror(a->ingest_err)

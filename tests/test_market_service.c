@@ -68,13 +68,14 @@ typedef struct node {
   ggn_kad *k;
   ggn_market *m;
   gg_keypair kp;
-  gg_maddr addr;                         /* listen address with /p2p/<id> */
-  ggn_gossip *gs;                        /* with_gossip set before node_start */
-  int ann_ok, ann_refused, ann_owner, ann_badsig; /* announcements seen (on_announce) */
+  gg_maddr addr;  /* listen address with /p2p/<id> */
+  ggn_gossip *gs; /* with_gossip set before node_start */
+  int ann_ok, ann_refused, ann_owner, ann_badsig, ann_by_peers; /* announcements seen */
   int host_closed, kad_closed, market_closed, gossip_closed;
 } node;
 
-static int with_gossip; /* node_start also runs Gossipsub */
+static int with_gossip;                      /* node_start also runs Gossipsub */
+static const ggp_gossip_settings *gs_router; /* its router settings (NULL: defaults) */
 
 static char *root;
 
@@ -115,7 +116,7 @@ static void node_start(node *n, uv_loop_t *loop, int idx, int market,
   ggn_kad_settings ks = {.db_path = db};
   assert_int_equal(ggn_kad_new(&n->k, n->h, &ks), GG_OK);
   if (with_gossip) {
-    ggn_gossip_settings gst = {.report_local_ips = 0};
+    ggn_gossip_settings gst = {.router = gs_router};
     assert_int_equal(ggn_gossip_new(&n->gs, n->h, &gst), GG_OK);
   }
   if (market) {
@@ -777,6 +778,7 @@ static void on_ann(ggn_market *m, const ggn_market_announcement *a, void *ud) {
   else if (a->v->action == GGM_ANNOUNCE_REJECT) {
     n->ann_refused++;
     n->ann_owner += a->v->err == GG_EOWNER;
+    n->ann_by_peers += a->by_peers;
     n->ann_badsig += a->v->err == GG_EBADSIG;
   }
 }
@@ -795,11 +797,18 @@ static void test_announcements(void **state) {
   uv_loop_t loop;
   uv_loop_init(&loop);
   with_gossip = 1;
+  /* a short message cache (300 ms), so a node started later cannot get the announcements
+   * through IHAVE/IWANT: it must not know the package */
+  ggp_gossip_settings rs;
+  ggp_gossip_settings_default(&rs);
+  rs.heartbeat_interval = GG_MS(100);
+  rs.history_length = 3;
+  rs.history_gossip = 2;
+  gs_router = &rs;
   ggn_market_settings ms = {.on_announce = on_ann};
-  node ns[7];
+  node ns[8];
   for (int i = 0; i < 6; i++) node_start(&ns[i], &loop, i, 1, &ms);
   node_start(&ns[6], &loop, 6, 0, NULL); /* mallory: Gossipsub without a market */
-  with_gossip = 0;
   join_all(&loop, ns, 7);
   run_for(&loop, 1500); /* subscriptions travel, meshes form */
   node *a = &ns[1], *mal = &ns[6];
@@ -820,6 +829,18 @@ static void test_announcements(void **state) {
   RUN_UNTIL(&loop, f.done, 10000);
   assert_int_equal(f.err, GG_OK);
   assert_true(gg_peerid_eq(&f.peer, ggn_host_peer_id(a->h)));
+  /* a late node: it never saw the id, so it will ask its peers who owns it */
+  run_for(&loop, 600); /* the message cache forgets the announcement */
+  node *late = &ns[7];
+  node_start(late, &loop, 7, 1, &ms);
+  with_gossip = 0;
+  gs_router = NULL;
+  qres jq = {0};
+  assert_int_equal(ggn_kad_bootstrap(late->k, &ns[0].addr, 1, q_done, &jq), GG_OK);
+  RUN_UNTIL(&loop, jq.done, 5000);
+  run_for(&loop, 1500);
+  assert_int_equal(ggs_catalog_get(late->cat, "io.g.announced", NULL, &(ggs_catalog_info *){0}),
+                   GG_ENOTFOUND);
 
   /* mallory announces a version of the same id under its own key, a tampered record and
    * garbage: every market node refuses them, nothing is cataloged */
@@ -860,6 +881,11 @@ static void test_announcements(void **state) {
     ggn_market_get_stats(ns[i].m, &st);
     assert_int_equal(st.announcements_accepted, i == 1 ? 0 : 1);
   }
+  /* the late node asked its peers: they vouch for the real owner, so it refused too */
+  RUN_UNTIL(&loop, late->ann_by_peers > 0, 5000);
+  assert_true(late->ann_by_peers > 0);
+  assert_int_equal(ggs_catalog_get(late->cat, "io.g.announced", "2.0.0", &(ggs_catalog_info *){0}),
+                   GG_ENOTFOUND);
   /* each refused for its reason: a foreign owner, a bad signature */
   int owner = 0, badsig = 0;
   for (int i = 0; i < 6; i++) {
@@ -878,7 +904,7 @@ static void test_announcements(void **state) {
   gg_buf_free(&evil);
   free(t);
   free(rec);
-  close_nodes(&loop, ns, 7);
+  close_nodes(&loop, ns, 8);
 }
 
 /* ---- misbehaving providers ------------------------------------------------------------------- */

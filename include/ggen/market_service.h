@@ -14,8 +14,8 @@
  *    routing table, best reputation first, a bounded number, until a deadline;
  *  - announces published records on Gossipsub (GGM_ANNOUNCE_TOPIC, include/ggen/announce.h)
  *    and validates every announcement before it spreads (signature, owner, immutable version,
- *    size); accepted ones are cataloged without their archive, their author remembered as a
- *    provider hint;
+ *    size; an id new here is checked with the peers' view of its owner); accepted ones are
+ *    cataloged without their archive, their author remembered as a provider hint;
  *  - records every answer in the peer reputation (include/ggen/peerrep.h).
  *
  * Threading and lifetime: the service lives on its host's loop. Create it after the Kademlia
@@ -48,6 +48,7 @@ typedef struct ggn_market_announcement {
   gg_peerid from;                /* the node that published it (Gossipsub author) */
   gg_peerid via;                 /* the neighbour it came from */
   int ingest_err;                /* accepted: the catalog's verdict (GG_OK: cataloged) */
+  int by_peers; /* refused because the peers asked vouch for another key (an id new here) */
 } ggn_market_announcement;
 
 /* Every numeric field 0 means the default shown; durations in nanoseconds. */

@@ -67,6 +67,8 @@ struct ggn_market {
   ggn_gossip *gs;
   int subscribed;
   gg_map hints; /* archive CID -> gg_peerid* (an announcement's author), capped */
+  struct ocheck *checks; /* announcements of new ids waiting for the peers' view */
+  size_t nchecks;
   void (*on_announce)(ggn_market *, const ggn_market_announcement *, void *);
   void *announce_ud;
   gg_map per_peer; /* peer id bytes -> transfers in progress (as uintptr_t) */
@@ -122,6 +124,7 @@ void ggn__market_search_free(ggn_market *m);
 int ggn__market_gossip_init(ggn_market *m);
 void ggn__market_gossip_close(ggn_market *m);
 void ggn__market_gossip_free(ggn_market *m);
+void ggn__market_gossip_checks_free(ggn_market *m);
 /* The peer that announced cid, or NULL. */
 const gg_peerid *ggn__market_hint(ggn_market *m, const uint8_t cid[GGM_CID_LEN]);
 

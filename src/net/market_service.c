@@ -69,6 +69,7 @@ static void final_free(uv_handle_t *hd) {
   gg_map_free(&m->per_peer);
   ggn__market_search_free(m);
   ggn__market_gossip_free(m);
+  ggn__market_gossip_checks_free(m);
   void (*cb)(void *) = m->on_closed;
   void *ud = m->closed_ud;
   gg_free(m->mem, m->home);

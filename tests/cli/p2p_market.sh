@@ -70,12 +70,12 @@ done
 out=$(mp n3 search ontology --offline) || fail "offline search on n3 after the announcements: $out"
 grep -q "^$R" <<<"$out" || fail "n3's catalog lacks rdf-core: $out"
 
-# --- distributed search: n4 joined after the announcements, the peers have the records ---------
+# --- distributed search: n4 joined after the announcements (Gossipsub may still hand it the
+# last few seconds of messages), the peers have the records ---------------------------------------
 start_node n4 --bootstrap "$boot"
-[ "$(rc mp n4 search ontology --offline)" = 3 ] || fail "n4 should know nothing locally"
 out=$(mp n4 search ontology) || fail "search on n4: $out"
 n1id=$(sed 's#.*/p2p/##' <<<"$(sed -n 's/^listening //p' "$tmp/n1.out" | head -1)")
-grep -q "^$R  *1.0.0  *[1-9] peers" <<<"$out" || fail "search should find rdf-core at the peers: $out"
+grep -q "^$R  *1.0.0  *\(local+\)\?[1-9] peers" <<<"$out" || fail "search should find rdf-core at the peers: $out"
 grep -q "peers asked, [1-9][0-9]* answered" <<<"$out" || fail "search summary: $out"
 json=$(mp solo search rust --json --bootstrap "$boot") || fail "one-shot search: $json"
 [[ $json == *"\"id\": \"$C\""* && $json == *"\"sources\": ["*"\"$n1id\""* ]] ||

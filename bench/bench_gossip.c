@@ -8,7 +8,8 @@
  *   topology  each node dials min(N-1, 5) random others (edges deduplicated: about 10
  *             connections per node), all subscribe, and the meshes settle for a few
  *             heartbeats (1 s, the default);
- *   messages  M messages of 1 KiB, each from a random node, one at a time: local publish
+ *   messages  M messages of 1 KiB, each from a random node, one at a time (200 ms + 6 x the
+ *             delay + N ms apart, so each has spread before the next): local publish
  *             latency (the publish call: sign, encode, queue), propagation to every other node
  *             (delivery time minus the publisher's start, both read from CLOCK_MONOTONIC,
  *             which all workers share) p50/p99/max over all (message, receiver) pairs,
@@ -232,7 +233,9 @@ static int run_config(bench_report *rep, const opts *o, unsigned n, double delay
   }
 
   /* messages */
-  double gap = 200 + 6 * delay; /* one message at a time: the previous has spread */
+  /* one message at a time: the previous one has spread and every node is idle again (at 1000
+   * nodes on two cores a message costs the whole machine a few hundred ms of CPU) */
+  double gap = 200 + 6 * delay + n;
   pubs = calloc(o->msgs + o->records, sizeof(*pubs));
   lat = calloc((size_t)(o->msgs + o->records) * n + 1, sizeof(*lat));
   char size[32];

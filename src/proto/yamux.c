@@ -931,8 +931,11 @@ int ggp_yamux_send_pull(ggp_yamux *y, size_t max, gg_ts ts, const uint8_t **p, s
   reap(y);
   gg_buf_reset(&y->scratch);
   y->scratch.limit = max < PULL_SCRATCH ? max : PULL_SCRATCH;
-  /* reserved first so that no frame is taken from the session and then lost */
-  if (y->scratch.limit >= HDR && gg_buf_reserve(&y->scratch, y->scratch.limit))
+  /* reserved first so that no frame is taken from the session and then lost; not needed when
+   * only DATA is pending (bulk transfer) */
+  int ctl = y->err || gg_buf_len(&y->ctrlq) > 0 || (y->ping_queued && !y->ping_out) ||
+            y->ctrl.head || (y->ga_pending && !y->ga_sent);
+  if (ctl && y->scratch.limit >= HDR && gg_buf_reserve(&y->scratch, y->scratch.limit))
     return GG_ENOMEM;
   int rv = GG_OK;
   if (y->err) {

@@ -178,14 +178,17 @@ int ggm_fetch_rx_recv(ggm_fetch_rx *rx, const uint8_t *in, size_t len, ggm_fetch
     }
   }
   if (len == 0) return GG_EAGAIN;
+  /* only the announced size reaches the sink; what follows it is judged after the digest, so
+   * the outcome does not depend on how the bytes were split */
   uint64_t left = rx->hdr.size - rx->got;
-  if ((uint64_t)len > left) return rx_fail(rx, GG_ETOOBIG); /* nothing of it reaches the sink */
-  crypto_hash_sha256_update(hstate(rx), in, len);
-  int rv = sink ? sink(ud, in, len) : GG_OK;
+  size_t take = (uint64_t)len > left ? (size_t)left : len;
+  crypto_hash_sha256_update(hstate(rx), in, take);
+  int rv = sink ? sink(ud, in, take) : GG_OK;
   if (rv) return rx_fail(rx, rv);
-  rx->got += len;
+  rx->got += take;
   if (rx->got < rx->hdr.size) return GG_EAGAIN;
-  return rx_finish(rx);
+  if ((rv = rx_finish(rx)) != GG_OK) return rv;
+  return len > take ? rx_fail(rx, GG_ETOOBIG) : GG_OK;
 }
 
 int ggm_fetch_rx_eof(ggm_fetch_rx *rx) {

@@ -103,7 +103,9 @@ void ggm_fetch_rx_free(ggm_fetch_rx *rx);
  * GG_OK (all `size` bytes arrived and match the CID: the sink has the verified archive), or
  * an error, which is sticky:
  *   the server's status mapped by ggm_status_err (GG_ENOTFOUND, GG_ELIMIT, GG_EINVAL, GG_EIO);
- *   GG_ETOOBIG  the announced size is over the cap, or bytes arrived beyond it;
+ *   GG_ETOOBIG  the announced size is over the cap, or bytes arrived beyond it (only the
+ *               announced size reaches the sink; the extra is judged after the digest, so the
+ *               outcome does not depend on how the stream was split);
  *   GG_EINTEGRITY the announced size differs from the record's, or the digest differs;
  *   GG_EPROTO   malformed header; the sink's own code; GG_ENOMEM.
  * Bytes after a completed transfer are an error (GG_ETOOBIG).

@@ -206,7 +206,8 @@ static void att_end(fatt *a, int err) {
   int bad = err == GG_EINTEGRITY || err == GG_ETOOBIG || err == GG_EPROTO;
   if (err == GG_OK)
     ggn__market_rep(m, &a->peer, 1, 1, a->hdr_ms, 1, a->rx.got, 0);
-  else if (err != GG_ECANCELED) /* a misbehaving answer is no answer: its speed is not counted */
+  else if (err != GG_ECANCELED && err != GG_ENOPROTO) /* a misbehaving answer is no answer: its
+                                                        speed is not counted */
     ggn__market_rep(m, &a->peer, 0, bad ? GGS_PEERREP_BAD_WEIGHT : 1, bad ? -1 : a->hdr_ms, 0, 0,
                     0);
   if (!j) return;

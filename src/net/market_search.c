@@ -339,7 +339,8 @@ static void sat_end(satt *a, int err, const uint8_t *msg, size_t len) {
   }
   an->err = err;
   int ok = err == GG_OK && !an->invalid;
-  ggn__market_rep(m, &an->peer, ok, ok ? 1 : weight, weight > 1 ? -1 : an->ms, 0, 0, 1);
+  if (err != GG_ENOPROTO) /* not speaking the protocol is no misbehaviour */
+    ggn__market_rep(m, &an->peer, ok, ok ? 1 : weight, weight > 1 ? -1 : an->ms, 0, 0, 1);
   if (a->s) ggn_stream_reset(a->s);
   j->att[a->idx] = NULL;
   a->j = NULL;
@@ -402,7 +403,14 @@ static void add_cand(sjob *j, const gg_peerid *p) {
 
 static void rt_peer(const ggp_kad_peerinfo *p, gg_ts last_seen, void *arg) {
   (void)last_seen;
-  add_cand(arg, &p->id);
+  sjob *j = arg;
+  ggn_host *h = j->base.m->h;
+  /* a peer identified without the protocol (another libp2p implementation, an old ggen) is
+   * not asked; one not identified yet may serve it */
+  if (ggn_host_peer_protocols(h, &p->id, NULL, 0) > 0 &&
+      !ggn_host_peer_supports(h, &p->id, GGM_SEARCH_PROTOCOL))
+    return;
+  add_cand(j, &p->id);
 }
 
 static void collect(sjob *j) {

@@ -40,6 +40,13 @@ static void test_buf_limit_and_fifo(void **state) {
   assert_int_equal(gg_buf_append(&b, data, 60), GG_OK); /* room again after consuming */
   assert_int_equal(gg_buf_len(&b), 70);
   assert_int_equal(gg_buf_ptr(&b)[10], 0);
+  gg_buf_truncate(&b, 80); /* longer than the buffer: nothing */
+  assert_int_equal(gg_buf_len(&b), 70);
+  gg_buf_truncate(&b, 12); /* keeps the front, after a consume too */
+  assert_int_equal(gg_buf_len(&b), 12);
+  assert_int_equal(gg_buf_ptr(&b)[11], 1);
+  assert_int_equal(gg_buf_append(&b, data, 58), GG_OK);
+  assert_int_equal(gg_buf_ptr(&b)[12], 0);
   size_t n;
   uint8_t *p = gg_buf_detach(&b, &n);
   assert_int_equal(n, 70);

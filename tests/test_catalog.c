@@ -17,6 +17,7 @@
 #include "ggen/catalog.h"
 #include "ggen/err.h"
 #include "ggen/synth.h"
+#include "store/catalog_int.h"
 #include "store/catalog_score.h"
 #include "store/faultvfs.h"
 
@@ -723,6 +724,198 @@ static void test_reopen(void **state) {
   assert_int_equal(ggs_catalog_check(f->cat), GG_OK);
 }
 
+/* ---- bulk transactions: staged rows equal row-by-row writes -------------------------------- */
+
+/* One batch of puts with every case a staged batch must get right: new packages, a package
+ * again (staged, and after its rows were flushed, with another case), versions again (no-op,
+ * digests filled in, conflict), an unknown package, and operations that must see the staged
+ * rows (stats, yank, popularity). Every return code goes into codes[]. */
+static size_t run_batch(ggs_catalog *cat, size_t expected, int *codes) {
+  size_t nc = 0;
+  codes[nc++] = ggs_catalog_begin(cat, expected);
+  char id[64], name[64], desc[128], tag[32], author[32], dep[64], ver[32];
+  for (int i = 0; i < 600; i++) {
+    snprintf(id, sizeof(id), i % 7 ? "pkg-%03d" : "Pkg-%03d", i);
+    snprintf(name, sizeof(name), "Name %d", i);
+    snprintf(desc, sizeof(desc), "word%d common text \"quoted\" %s", i % 37, i % 2 ? "odd" : "even");
+    snprintf(tag, sizeof(tag), "t%d", i % 11);
+    snprintf(author, sizeof(author), "auth%d", i % 13);
+    const char *tags[2] = {tag, "all"}, *kws[1] = {"kw"}, *authors[1] = {author};
+    ggs_catalog_pkg p = {.id = id,
+                         .name = i % 3 ? NULL : name,
+                         .description = i % 9 ? desc : NULL,
+                         .license = i % 4 ? "MIT" : NULL,
+                         .category = "cat",
+                         .homepage = i % 5 ? NULL : "https://example.org/h",
+                         .repository = "https://example.org/r",
+                         .authors = authors,
+                         .n_authors = 1,
+                         .tags = tags,
+                         .n_tags = 2,
+                         .keywords = kws,
+                         .n_keywords = (size_t)(i % 2),
+                         .downloads = (uint64_t)((i * 7919) % 20000),
+                         .stars = (uint64_t)(i % 60),
+                         .production_ready = i % 2};
+    codes[nc++] = ggs_catalog_put_package(cat, &p);
+    snprintf(ver, sizeof(ver), "1.0.%d", i);
+    snprintf(dep, sizeof(dep), "pkg-%03d", (i + 1) % 600);
+    ggs_catalog_dep deps[2] = {{dep, "^1"}, {"other", NULL}};
+    ggs_catalog_version v = {.version = ver, .deps = deps, .n_deps = (size_t)(i % 3)};
+    codes[nc++] = ggs_catalog_put_version(cat, id, &v);
+    if (i % 5 == 0) {
+      uint8_t key[4] = {1, 2, 3, (uint8_t)i};
+      ggs_catalog_version v2 = {.version = "2.0.0-rc.1", .cid = "bafy", .size = 42,
+                                .published = 1700000000, .publisher = key, .publisher_len = 4,
+                                .record = key, .record_len = 3, .sha256 = "ab",
+                                .source = "git#rev", .yanked = i % 10 == 0};
+      codes[nc++] = ggs_catalog_put_version(cat, id, &v2);
+    }
+    if (i == 300) {
+      ggs_catalog_stats st = {0};
+      codes[nc++] = ggs_catalog_stats_get(cat, &st);
+      codes[nc++] = (int)st.packages; /* sees the staged packages */
+    }
+    if (i == 350) { /* flushed before (by the stats), another case, new popularity */
+      ggs_catalog_pkg q = p;
+      q.id = "PKG-010";
+      q.downloads = 123456;
+      codes[nc++] = ggs_catalog_put_package(cat, &q);
+      ggs_catalog_version a = {.version = "1.0.10"}, b = {.version = "1.0.10", .sha256 = "cc"},
+                          c = {.version = "1.0.10", .sha256 = "dd"};
+      codes[nc++] = ggs_catalog_put_version(cat, "pkg-010", &a);
+      codes[nc++] = ggs_catalog_put_version(cat, "pkg-010", &b);
+      codes[nc++] = ggs_catalog_put_version(cat, "pkg-010", &c);
+    }
+    if (i == 360) { /* staged since the flush: put again, versions again */
+      ggs_catalog_pkg q = p;
+      q.id = "PKG-320";
+      q.name = "Renamed";
+      q.downloads = 99999;
+      codes[nc++] = ggs_catalog_put_package(cat, &q);
+      ggs_catalog_version a = {.version = "1.0.320"}, b = {.version = "1.0.320", .sha256 = "ee"},
+                          c = {.version = "1.0.320", .sha256 = "ff", .cid = "x"},
+                          d = {.version = "1.0.320", .cid = "bafy2", .source = "s"};
+      codes[nc++] = ggs_catalog_put_version(cat, "pkg-320", &a);
+      codes[nc++] = ggs_catalog_put_version(cat, "pkg-320", &b);
+      codes[nc++] = ggs_catalog_put_version(cat, "Pkg-320", &c);
+      codes[nc++] = ggs_catalog_put_version(cat, "pkg-320", &d);
+      codes[nc++] = ggs_catalog_put_version(cat, "nope", &a);
+    }
+    if (i == 400) {
+      codes[nc++] = ggs_catalog_yank(cat, "pkg-399", "1.0.399", 1);
+      codes[nc++] = ggs_catalog_set_popularity(cat, "pkg-398", 5000, 3);
+    }
+  }
+  codes[nc++] = ggs_catalog_commit(cat);
+  return nc;
+}
+
+/* Everything get() says about a package, as text. */
+static void describe(ggs_catalog *cat, const char *id, gg_buf *out) {
+  ggs_catalog_info *in = NULL;
+  char line[512];
+  int err = ggs_catalog_get(cat, id, NULL, &in);
+  snprintf(line, sizeof(line), "%s: %d\n", id, err);
+  gg_buf_append_str(out, line);
+  if (err) return;
+  snprintf(line, sizeof(line), "%s|%s|%s|%s|%s|%s|%s|%s|%s|%llu|%llu|%d|", in->id, in->name,
+           in->description ? in->description : "-", in->license ? in->license : "-",
+           in->category ? in->category : "-", in->homepage ? in->homepage : "-",
+           in->repository ? in->repository : "-", in->documentation ? in->documentation : "-",
+           in->latest ? in->latest : "-", (unsigned long long)in->downloads,
+           (unsigned long long)in->stars, in->production_ready);
+  gg_buf_append_str(out, line);
+  for (size_t i = 0; i < in->n_tags; i++) gg_buf_append_str(out, in->tags[i]);
+  for (size_t i = 0; i < in->n_keywords; i++) gg_buf_append_str(out, in->keywords[i]);
+  for (size_t i = 0; i < in->n_authors; i++) gg_buf_append_str(out, in->authors[i]);
+  for (size_t i = 0; i < in->n_versions; i++) {
+    const ggs_catalog_vinfo *v = &in->versions[i];
+    snprintf(line, sizeof(line), "\n  %s %s %llu %lld %zu %zu %s %s %d:", v->version,
+             v->cid ? v->cid : "-", (unsigned long long)v->size, (long long)v->published,
+             v->publisher_len, v->record_len, v->sha256 ? v->sha256 : "-",
+             v->source ? v->source : "-", v->yanked);
+    gg_buf_append_str(out, line);
+    for (size_t d = 0; d < v->n_deps; d++) {
+      snprintf(line, sizeof(line), " %s=%s", v->deps[d].id, v->deps[d].range);
+      gg_buf_append_str(out, line);
+    }
+  }
+  gg_buf_append_str(out, "\n");
+  ggs_catalog_info_free(in);
+}
+
+static void describe_all(ggs_catalog *cat, gg_buf *out) {
+  char id[32];
+  for (int i = 0; i < 600; i++) {
+    snprintf(id, sizeof(id), "pkg-%03d", i);
+    describe(cat, id, out);
+  }
+  ggs_catalog_stats st;
+  assert_int_equal(ggs_catalog_stats_get(cat, &st), GG_OK);
+  char line[64];
+  snprintf(line, sizeof(line), "%llu packages %llu versions\n", (unsigned long long)st.packages,
+           (unsigned long long)st.versions);
+  gg_buf_append_str(out, line);
+  assert_int_equal(ggs_catalog_check(cat), GG_OK);
+}
+
+static void test_bulk_staged(void **state) {
+  fx *f = *state;
+  /* the reference: small expected count, so rows are written one by one */
+  int ref[2000], got[2000];
+  size_t nref = run_batch(f->cat, 10, ref);
+  assert_int_equal(ref[0], GG_OK);
+  assert_int_equal(ref[nref - 1], GG_OK);
+  gg_buf want, have;
+  gg_buf_init(&want, NULL, SIZE_MAX);
+  gg_buf_init(&have, NULL, SIZE_MAX);
+  describe_all(f->cat, &want);
+  /* staged into an empty catalog: once with the normal flush size, once flushing every few
+   * packages */
+  size_t flush_bytes = ggs__stage_flush_bytes;
+  for (int round = 0; round < 2; round++) {
+    char path[600];
+    snprintf(path, sizeof(path), "%s/staged%d.db", f->dir, round);
+    ggs_catalog *c;
+    assert_int_equal(ggs_catalog_open(&c, path, GGS_CATALOG_CREATE, NULL), GG_OK);
+    ggs__stage_flush_bytes = round ? 2000 : flush_bytes;
+    size_t n = run_batch(c, 1000, got);
+    ggs__stage_flush_bytes = flush_bytes;
+    assert_int_equal(n, nref);
+    for (size_t i = 0; i < n; i++)
+      if (got[i] != ref[i]) fail_msg("round %d: operation %zu returned %d, row by row %d", round, i, got[i], ref[i]);
+    gg_buf_reset(&have);
+    describe_all(c, &have);
+    assert_int_equal(gg_buf_len(&have), gg_buf_len(&want));
+    assert_memory_equal(gg_buf_ptr(&have), gg_buf_ptr(&want), gg_buf_len(&want));
+    /* the index was built from the staged rows */
+    ggs_catalog_results *r = search(c, "Renamed");
+    assert_true(r->n >= 1);
+    assert_string_equal(r->hits[0].id, "PKG-320");
+    ggs_catalog_results_free(r);
+    ggs_catalog_close(c);
+  }
+  /* a failed batch leaves nothing behind: rollback, and a staged batch abandoned by close */
+  char path[600];
+  snprintf(path, sizeof(path), "%s/abandoned.db", f->dir);
+  ggs_catalog *c;
+  assert_int_equal(ggs_catalog_open(&c, path, GGS_CATALOG_CREATE, NULL), GG_OK);
+  assert_int_equal(ggs_catalog_begin(c, 1000), GG_OK);
+  put(c, "gone.one", "x", NULL, NULL, NULL, NULL, NULL, 1, 1, "1.0.0");
+  ggs_catalog_rollback(c);
+  assert_int_equal(ggs_catalog_begin(c, 1000), GG_OK);
+  put(c, "gone.two", "x", NULL, NULL, NULL, NULL, NULL, 1, 1, "1.0.0");
+  ggs_catalog_close(c);
+  assert_int_equal(ggs_catalog_open(&c, path, 0, NULL), GG_OK);
+  ggs_catalog_stats st;
+  assert_int_equal(ggs_catalog_stats_get(c, &st), GG_OK);
+  assert_int_equal(st.packages, 0);
+  ggs_catalog_close(c);
+  gg_buf_free(&want);
+  gg_buf_free(&have);
+}
+
 /* ---- the bounded search equals the exhaustive one ----------------------------------------------- */
 
 static void synth_import(ggs_catalog *cat, ggm_synth *g, size_t first, size_t n) {
@@ -891,6 +1084,60 @@ static void test_io_errors(void **state) {
   ggs_catalog_results_free(r);
 }
 
+/* The same for an import into an empty catalog, whose rows are staged in memory and written
+ * table by table at commit: an I/O error at any write leaves the catalog empty and intact. */
+static void test_io_errors_staged(void **state) {
+  fx *f = *state;
+  assert_int_equal(ggs__faultvfs_install(), GG_OK);
+  ggs_catalog_close(f->cat);
+  f->cat = NULL;
+  ggm_synth *g;
+  ggm_synth_settings ss = {.seed = 7, .packages = 300};
+  assert_int_equal(ggm_synth_new(&g, &ss, NULL), GG_OK);
+  gg_buf b;
+  gg_buf_init(&b, NULL, SIZE_MAX);
+  assert_int_equal(ggm_synth_json(g, 0, 300, &b), GG_OK);
+  int failures = 0;
+  char path[600], side[620];
+  snprintf(path, sizeof(path), "%s/staged-io.db", f->dir);
+  /* every write at first, then more and more sparsely (a few hundred writes in all) */
+  for (long n = 0;; n += 1 + n / 6) {
+    remove(path);
+    snprintf(side, sizeof(side), "%s-wal", path);
+    remove(side);
+    snprintf(side, sizeof(side), "%s-shm", path);
+    remove(side);
+    ggs_catalog *c;
+    assert_int_equal(ggs_catalog_open(&c, path, GGS_CATALOG_CREATE, NULL), GG_OK);
+    ggs__faultvfs_arm(n);
+    ggs_catalog_import_stats st;
+    int err = ggs_catalog_import_json_buf(c, (const char *)gg_buf_ptr(&b), gg_buf_len(&b), &st);
+    long inj = ggs__faultvfs_injected();
+    ggs__faultvfs_arm(-1);
+    ggs_catalog_close(c);
+    assert_int_equal(ggs_catalog_open(&c, path, 0, NULL), GG_OK);
+    assert_int_equal(ggs_catalog_check(c), GG_OK);
+    ggs_catalog_stats cs;
+    assert_int_equal(ggs_catalog_stats_get(c, &cs), GG_OK);
+    if (err) {
+      failures++;
+      assert_true(inj > 0);
+      assert_int_equal(cs.packages, 0); /* all or nothing */
+    } else {
+      assert_true(st.packages >= 290);
+      assert_int_equal(cs.packages, st.packages);
+    }
+    ggs_catalog_close(c);
+    if (!err && inj == 0) break;
+    if (n > 100000) fail_msg("the import never completed");
+  }
+  fprintf(stderr, "staged import: I/O error injected at %d points\n", failures);
+  assert_true(failures > 10);
+  gg_buf_free(&b);
+  ggm_synth_del(g);
+  assert_int_equal(ggs_catalog_open(&f->cat, f->path, 0, NULL), GG_OK);
+}
+
 /* ---- allocation failures -------------------------------------------------------------------- */
 
 static void test_failing_allocator(void **state) {
@@ -932,6 +1179,49 @@ static void test_failing_allocator(void **state) {
   free(path);
 }
 
+/* An import into an empty catalog (read in place, staged, index and vocabulary built at
+ * commit) with the n-th allocation failing: refused as a whole, nothing leaked, catalog
+ * still empty and intact. */
+static void test_failing_allocator_import(void **state) {
+  fx *f = *state;
+  ggs_catalog_close(f->cat);
+  f->cat = NULL;
+  ggm_synth *g;
+  ggm_synth_settings ss = {.seed = 9, .packages = 300};
+  assert_int_equal(ggm_synth_new(&g, &ss, NULL), GG_OK);
+  gg_buf b;
+  gg_buf_init(&b, NULL, SIZE_MAX);
+  assert_int_equal(ggm_synth_json(g, 0, 300, &b), GG_OK);
+  int completed = 0, failed = 0;
+  for (long n = 0; !completed; n += 1 + n / 10) {
+    gg_failmem fm;
+    gg_failmem_init(&fm, n);
+    ggs_catalog *c = NULL;
+    int err = ggs_catalog_open(&c, f->path, 0, &fm.mem);
+    if (err == GG_OK) {
+      err = ggs_catalog_import_json_buf(c, (const char *)gg_buf_ptr(&b), gg_buf_len(&b), NULL);
+      completed = err == GG_OK;
+      ggs_catalog_close(c);
+    }
+    if (!completed) {
+      failed++;
+      assert_true(err == GG_ENOMEM || err == GG_ESTORAGE);
+      assert_int_equal(ggs_catalog_open(&c, f->path, 0, NULL), GG_OK);
+      ggs_catalog_stats st;
+      assert_int_equal(ggs_catalog_stats_get(c, &st), GG_OK);
+      assert_int_equal(st.packages, 0);
+      ggs_catalog_close(c);
+    }
+    assert_int_equal(fm.live, 0); /* nothing leaked on any path */
+    if (n > 100000) fail_msg("the import never completed");
+  }
+  assert_true(failed > 10);
+  assert_int_equal(ggs_catalog_open(&f->cat, f->path, 0, NULL), GG_OK);
+  assert_int_equal(ggs_catalog_check(f->cat), GG_OK);
+  gg_buf_free(&b);
+  ggm_synth_del(g);
+}
+
 static void test_semver_order(void **state) {
   (void)state;
   const char *order[] = {"not-semver", "0.9.0", "1.0.0-alpha", "1.0.0-alpha.1", "1.0.0-alpha.beta",
@@ -960,13 +1250,16 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_owner, setup, teardown),
       cmocka_unit_test_setup_teardown(test_import_ggen, setup, teardown),
       cmocka_unit_test_setup_teardown(test_import_bad, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_bulk_staged, setup, teardown),
       cmocka_unit_test_setup_teardown(test_reopen, setup, teardown),
       cmocka_unit_test_setup_teardown(test_bounded_equals_exhaustive, setup, teardown),
       cmocka_unit_test_setup_teardown(test_killed_writer, setup, teardown),
       cmocka_unit_test_setup_teardown(test_failing_allocator, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_failing_allocator_import, setup, teardown),
       cmocka_unit_test(test_semver_order),
       /* last: it makes the fault VFS the default for the rest of the process */
       cmocka_unit_test_setup_teardown(test_io_errors, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_io_errors_staged, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

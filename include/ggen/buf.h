@@ -60,6 +60,9 @@ void gg_buf_consume(gg_buf *b, size_t n);
 /* Drops all live bytes, keeps the allocation. */
 void gg_buf_reset(gg_buf *b);
 
+/* Keeps only the first n live bytes (n <= len), keeps the allocation. */
+void gg_buf_truncate(gg_buf *b, size_t n);
+
 /* Hands the live bytes to the caller as one allocation from b->mem (free with gg_free);
  * the buffer becomes empty. *len gets the length. NULL with GG_ENOMEM semantics on failure. */
 uint8_t *gg_buf_detach(gg_buf *b, size_t *len);

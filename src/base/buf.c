@@ -80,6 +80,10 @@ void gg_buf_consume(gg_buf *b, size_t n) {
 
 void gg_buf_reset(gg_buf *b) { b->off = b->len = 0; }
 
+void gg_buf_truncate(gg_buf *b, size_t n) {
+  if (n < b->len) b->len = n;
+}
+
 uint8_t *gg_buf_detach(gg_buf *b, size_t *len) {
   uint8_t *p;
   if (b->off == 0 && b->data) {

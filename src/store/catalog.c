@@ -150,6 +150,8 @@ static const char *const sql_text[ST__COUNT] = {
     [ST_TERM_GET] = "SELECT df FROM terms WHERE term = ?1",
     [ST_TERM_ADD] = "INSERT INTO terms(term, df) VALUES(?1, max(?2, 0)) "
                     "ON CONFLICT(term) DO UPDATE SET df = max(0, df + ?2)",
+    [ST_TERM_SET] = "INSERT INTO terms(term, df, keyed) VALUES(?1, ?2, ?3) "
+                    "ON CONFLICT(term) DO UPDATE SET df = excluded.df",
     [ST_KEYS_GET] = "SELECT data FROM term_keys WHERE bucket = ?1",
     [ST_KEYS_PUT] = "INSERT OR REPLACE INTO term_keys(bucket, data) VALUES(?1, ?2)",
     [ST_TERM_BY_ID] = "SELECT term, df FROM terms WHERE tid = ?1 AND df > 0",
@@ -175,6 +177,18 @@ static const char *const sql_text[ST__COUNT] = {
     [ST_DOC_BY_RANK] = "SELECT pid, " DOC_COLS " FROM search_doc WHERE rank = ?1",
     [ST_TOP_BY_RANK] = "SELECT rank FROM search_doc ORDER BY rank LIMIT ?1",
     [ST_HIT_DETAILS] = "SELECT " LATEST ", author, category, license FROM packages p WHERE pid = ?1",
+    /* a staged bulk batch (catalog_stage.c): one statement per table */
+    [ST_STAGE_PKG] = "INSERT INTO packages(pid, id, name, author, category, license, homepage, "
+                     "repository, documentation, production_ready, rank) SELECT pid, id, name, "
+                     "author, category, license, homepage, repository, documentation, "
+                     "production_ready, rank FROM ggs_stage_pkg",
+    [ST_STAGE_DOC] = "INSERT INTO search_doc(rank, pid, " DOC_COLS ") SELECT rank, pid, " DOC_COLS
+                     " FROM ggs_stage_doc",
+    [ST_STAGE_VER] = "INSERT INTO versions(pid, version, cid, size, published, publisher, record, "
+                     "sha256, source, yanked) SELECT pid, version, cid, size, published, "
+                     "publisher, record, sha256, source, yanked FROM ggs_stage_ver",
+    [ST_STAGE_DEP] = "INSERT OR REPLACE INTO dependencies(pid, version, dep, range) "
+                     "SELECT pid, version, dep, range FROM ggs_stage_dep",
 };
 
 int ggs__sqlerr(ggs_catalog *cat, int rc) {
@@ -488,6 +502,7 @@ int ggs_catalog_open(ggs_catalog **out, const char *path, unsigned flags, const 
     err = ggs__sqlerr(cat, rc);
     goto fail;
   }
+  if ((err = ggs__stage_register(cat)) != GG_OK) goto fail;
   int v = 0;
   err = user_version(cat, &v);
   if (err) goto fail;
@@ -531,6 +546,9 @@ void ggs_catalog_close(ggs_catalog *cat) {
   ggs__termset_free(&cat->terms);
   for (int i = 0; i < 4; i++) gg_buf_free(&cat->docbuf[i]);
   gg_buf_free(&cat->ftsbuf);
+  gg_free(cat->mem, cat->ftoks.off);
+  gg_free(cat->mem, cat->ftoks.len);
+  gg_free(cat->mem, cat->ftoks.hash);
   gg_free(cat->mem, cat);
 }
 
@@ -683,18 +701,25 @@ static int pkg_ok(const ggs_catalog_pkg *p) {
  * tokenizer sees the same words, and the tags/keywords/authors views read them with
  * json_each(). */
 static int jlist_write(gg_buf *b, const char *const *l, size_t n) {
-  int err = gg_buf_append_byte(b, '[');
-  for (size_t i = 0; i < n && !err; i++) {
-    if (i) err = gg_buf_append_byte(b, ',');
-    if (!err) err = gg_buf_append_byte(b, '"');
-    for (const char *p = l[i]; *p && !err; p++) {
-      if (*p == '"' || *p == '\\') err = gg_buf_append_byte(b, '\\');
-      if (!err) err = gg_buf_append_byte(b, (uint8_t)*p);
+  size_t worst = 3; /* [ ] NUL */
+  for (size_t i = 0; i < n; i++) worst += 3 + 2 * strlen(l[i]); /* , " " and escapes */
+  int err = gg_buf_reserve(b, worst);
+  if (err) return err;
+  uint8_t *w = gg_buf_tail(b, worst), *o = w;
+  *o++ = '[';
+  for (size_t i = 0; i < n; i++) {
+    if (i) *o++ = ',';
+    *o++ = '"';
+    for (const char *p = l[i]; *p; p++) {
+      if (*p == '"' || *p == '\\') *o++ = '\\';
+      *o++ = (uint8_t)*p;
     }
-    if (!err) err = gg_buf_append_byte(b, '"');
+    *o++ = '"';
   }
-  if (!err) err = gg_buf_append_byte(b, ']');
-  return err ? err : gg_buf_append_byte(b, '\0');
+  *o++ = ']';
+  *o++ = '\0';
+  gg_buf_commit(b, (size_t)(o - w));
+  return GG_OK;
 }
 
 size_t ggs__jlist_lines(const char *json, size_t len, char *out, int lower) {
@@ -719,20 +744,30 @@ size_t ggs__jlist_lines(const char *json, size_t len, char *out, int lower) {
  * two values collide. The "00" prefix keeps facets out of the vocabulary. */
 static int facet(gg_buf *b, char kind, const char *v) {
   static const char hex[] = "0123456789abcdef";
-  int err = GG_OK;
-  if (gg_buf_len(b)) err = gg_buf_append_byte(b, ' ');
-  if (!err) err = gg_buf_append(b, "00", 2);
-  if (!err) err = gg_buf_append_byte(b, (uint8_t)kind);
-  for (const unsigned char *p = (const unsigned char *)v; *p && !err; p++) {
+  size_t n = (gg_buf_len(b) ? 1 : 0) + 3;
+  for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
+    unsigned char c = *p >= 'A' && *p <= 'Z' ? (unsigned char)(*p + 32) : *p;
+    n += (c >= 'a' && c <= 'y') || (c >= '0' && c <= '9') ? 1 : 3;
+  }
+  int err = gg_buf_reserve(b, n);
+  if (err) return err;
+  uint8_t *w = gg_buf_tail(b, n), *o = w;
+  if (gg_buf_len(b)) *o++ = ' ';
+  *o++ = '0';
+  *o++ = '0';
+  *o++ = (uint8_t)kind;
+  for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
     unsigned char c = *p >= 'A' && *p <= 'Z' ? (unsigned char)(*p + 32) : *p;
     if ((c >= 'a' && c <= 'y') || (c >= '0' && c <= '9')) {
-      err = gg_buf_append_byte(b, c);
+      *o++ = c;
     } else {
-      uint8_t e[3] = {'z', (uint8_t)hex[c >> 4], (uint8_t)hex[c & 15]};
-      err = gg_buf_append(b, e, 3);
+      *o++ = 'z';
+      *o++ = (uint8_t)hex[c >> 4];
+      *o++ = (uint8_t)hex[c & 15];
     }
   }
-  return err;
+  gg_buf_commit(b, (size_t)(o - w));
+  return GG_OK;
 }
 
 int ggs__facet_token(char kind, const char *v, char *out, size_t cap) {
@@ -750,16 +785,23 @@ int ggs__facet_token(char kind, const char *v, char *out, size_t cap) {
  * the minimum), and the exact number is checked on the candidates. Counts are heavy-tailed,
  * so a package has about one such token on average. */
 static int buckets(gg_buf *b, uint64_t downloads, uint64_t stars) {
-  int err = GG_OK;
-  char t[16];
-  for (int m = 0; m < 2 && !err; m++) {
+  size_t worst = 2 * (GGS__BUCKET_MAX + 1) * 6; /* " 00d12" */
+  int err = gg_buf_reserve(b, worst);
+  if (err) return err;
+  uint8_t *w = gg_buf_tail(b, worst), *o = w;
+  for (int m = 0; m < 2; m++) {
     uint64_t v = m ? stars : downloads, p = 1;
-    for (int k = 0; k <= GGS__BUCKET_MAX && v >= p && !err; k++, p *= 10) {
-      snprintf(t, sizeof(t), " 00%c%d", m ? 's' : 'd', k);
-      err = gg_buf_append_str(b, t);
+    for (int k = 0; k <= GGS__BUCKET_MAX && v >= p; k++, p *= 10) {
+      *o++ = ' ';
+      *o++ = '0';
+      *o++ = '0';
+      *o++ = m ? 's' : 'd';
+      if (k >= 10) *o++ = (uint8_t)('0' + k / 10);
+      *o++ = (uint8_t)('0' + k % 10);
     }
   }
-  return err;
+  gg_buf_commit(b, (size_t)(o - w));
+  return GG_OK;
 }
 
 /* The searchable text of one package. facets ends with "\n" + the popularity buckets so a
@@ -828,31 +870,96 @@ static const char *bufstr(gg_buf *b) { return (const char *)gg_buf_ptr(b); }
  * f = {id, name, description, tags, keywords, facets} (lists as stored JSON: the tokenizer
  * skips the punctuation). */
 typedef struct ftxt_ctx {
+  ggs_catalog *cat;
   gg_buf *b;
   char field;
 } ftxt_ctx;
+
+/* Appends " " + the field letter (0: none) + tok, noting the token while counting. */
+static int ftxt_emit(ggs_catalog *cat, gg_buf *b, char field, const char *tok, size_t n) {
+  size_t k = field ? 1 : 0;
+  uint8_t *w = gg_buf_tail(b, 1 + k + n);
+  if (w == NULL) return GG_ENOMEM;
+  w[0] = ' ';
+  if (k) w[1] = (uint8_t)field;
+  memcpy(w + 1 + k, tok, n);
+  if (cat->counting) {
+    ggs__ftoks *t = &cat->ftoks;
+    if (t->n == t->cap) {
+      size_t nc = t->cap ? 2 * t->cap : 256;
+      uint32_t *off = gg_realloc(cat->mem, t->off, nc * sizeof(*off));
+      if (off) t->off = off;
+      uint32_t *len = off ? gg_realloc(cat->mem, t->len, nc * sizeof(*len)) : NULL;
+      if (len) t->len = len;
+      uint64_t *hash = len ? gg_realloc(cat->mem, t->hash, nc * sizeof(*hash)) : NULL;
+      if (hash == NULL) return GG_ENOMEM;
+      t->hash = hash;
+      t->cap = nc;
+    }
+    if (gg_buf_len(b) + 1 > UINT32_MAX) return GG_ELIMIT;
+    t->off[t->n] = (uint32_t)gg_buf_len(b) + 1;
+    t->len[t->n++] = (uint32_t)(k + n);
+  }
+  gg_buf_commit(b, 1 + k + n);
+  return GG_OK;
+}
 
 static int ftxt_tok(void *ud, const char *tok, size_t n, size_t start, size_t end) {
   (void)start;
   (void)end;
   ftxt_ctx *c = ud;
-  uint8_t pre[2] = {' ', (uint8_t)c->field};
-  int err = gg_buf_append(c->b, pre, 2);
-  return err ? err : gg_buf_append(c->b, tok, n);
+  return ftxt_emit(c->cat, c->b, c->field, tok, n);
+}
+
+/* While a deferred commit rebuilds the index: counts the document's tokens into the
+ * vocabulary and drops its repeated tokens from the text (with detail=none a repeat adds
+ * nothing to the index, and FTS5 spends its time per token). The vocabulary outgrows the
+ * CPU caches, so the slots of all the document's tokens are requested before the first is
+ * looked at: their memory latencies overlap instead of adding up. */
+static int ftxt_count(ggs_catalog *cat, gg_buf *b) {
+  ggs__ftoks *t = &cat->ftoks;
+  ggs__vocab *v = cat->counting;
+  int err = ggs__vocab_doc(v);
+  if (!err) err = ggs__vocab_reserve(v, t->n);
+  if (err) return err;
+  char *text = (char *)gg_buf_ptr(b);
+  for (size_t i = 0; i < t->n; i++) {
+    if (t->len[i] > GGS__VOCAB_TOKEN_MAX) continue;
+    t->hash[i] = ggs__vocab_hash(text + t->off[i], t->len[i]);
+    ggs__vocab_prefetch(v, t->hash[i]);
+  }
+  size_t w = 0;
+  for (size_t i = 0; i < t->n; i++) {
+    size_t o = t->off[i], n = t->len[i];
+    if (n <= GGS__VOCAB_TOKEN_MAX) {
+      int r = ggs__vocab_add(v, text + o, n, t->hash[i]);
+      if (r < 0) return r;
+      if (r == 0) continue; /* the document has it already */
+    }
+    memmove(text + w, text + o - 1, n + 1); /* with its space */
+    w += n + 1;
+  }
+  gg_buf_truncate(b, w);
+  return GG_OK;
 }
 
 static int fts_text(ggs_catalog *cat, const char *const f[6], gg_buf *out) {
   static const char field[5] = {'n', 'n', 'd', 'g', 'g'};
   gg_buf_reset(out);
+  cat->ftoks.n = 0;
   int err = GG_OK;
   for (int i = 0; i < 5 && !err; i++) {
-    ftxt_ctx c = {out, field[i]};
+    ftxt_ctx c = {cat, out, field[i]};
     err = ggs__tokenize(cat, f[i], strlen(f[i]), 0, ftxt_tok, &c);
   }
-  /* facet tokens, their separators as spaces (the text must stay a valid JSON string) */
-  if (!err) err = gg_buf_append_byte(out, ' ');
-  for (const char *p = f[5]; *p && !err; p++)
-    err = gg_buf_append_byte(out, *p == '\n' ? ' ' : (uint8_t)*p);
+  /* facet tokens ([0-9a-z] only), separated by spaces and one newline */
+  for (const char *p = f[5]; *p && !err;) {
+    while (*p == ' ' || *p == '\n') p++;
+    const char *t = p;
+    while (*p && *p != ' ' && *p != '\n') p++;
+    if (p > t) err = ftxt_emit(cat, out, 0, t, (size_t)(p - t));
+  }
+  if (!err && cat->counting) err = ftxt_count(cat, out);
   return err ? err : gg_buf_append_byte(out, '\0');
 }
 
@@ -901,6 +1008,13 @@ static int fts_write(ggs_catalog *cat, int del, int64_t rank, const char *const 
 static int op_begin(ggs_catalog *cat) {
   if (cat->in_bulk) return cat->bulk_failed;
   return run_id(cat, ST_BEGIN);
+}
+
+/* op_begin for an operation that reads or changes rows a staged batch may still hold in
+ * memory: they are written first. */
+static int op_begin_synced(ggs_catalog *cat) {
+  int err = cat->stage ? ggs__stage_sync(cat) : GG_OK;
+  return err ? err : op_begin(cat);
 }
 
 static int expected_failure(int err) {
@@ -1035,7 +1149,7 @@ static int cache_put(ggs_catalog *cat, const char *id, int64_t pid) {
   if (cat->in_bulk) {
     cat->cache_pid = pid;
     cat->cache_new = pid > cat->bulk_max_pid;
-    snprintf(cat->cache_id, sizeof(cat->cache_id), "%s", id);
+    memcpy(cat->cache_id, id, strlen(id) + 1); /* ids are at most GGS_CATALOG_MAX_ID bytes */
   }
   return GG_OK;
 }
@@ -1081,9 +1195,48 @@ static int update_package(ggs_catalog *cat, const ggs_catalog_pkg *p, doc *d, in
   return err;
 }
 
+/* A package appended at the end of the ranks in a bulk transaction: notes whether it broke
+ * popularity order (then the commit re-ranks). */
+static void bulk_appended(ggs_catalog *cat, const doc *d, int64_t rank) {
+  if (cat->have_prev && pop_before(d->downloads, d->stars, d->id, cat->prev_downloads,
+                                   cat->prev_stars, cat->prev_id))
+    cat->need_rerank = 1;
+  cat->bulk_last_rank = rank;
+  cat->have_prev = 1;
+  cat->prev_downloads = d->downloads;
+  cat->prev_stars = d->stars;
+  size_t n = strlen(d->id);
+  memcpy(cat->prev_id, d->id, n + 1); /* ids are at most GGS_CATALOG_MAX_ID bytes */
+}
+
+/* A package of a staged batch: staged as a new package, or its staged rows replaced.
+ * GG_ENOTFOUND when the batch put the package before and it was flushed (the SQL path). */
+static int stage_package(ggs_catalog *cat, const ggs_catalog_pkg *p, doc *d) {
+  int err = ggs__stage_full(cat) ? ggs__stage_flush(cat) : GG_OK;
+  if (err) return err;
+  int64_t pid = cat->stage_last_pid + 1, rank = cat->bulk_last_rank + 1, got = 0;
+  int changed = 0;
+  ggs__stage_doc sd = {d->description, bufstr(&d->tags), bufstr(&d->keywords),
+                       bufstr(&d->authors), bufstr(&d->facets), d->downloads, d->stars};
+  err = ggs__stage_put_package(cat, p, &sd, pid, rank, &got, &changed);
+  if (err == GG_EEXIST) return GG_ENOTFOUND;
+  if (err) return err;
+  if (got == pid) { /* a new package */
+    cat->stage_last_pid = pid;
+    bulk_appended(cat, d, rank);
+  } else if (changed) {
+    cat->need_rerank = 1; /* as update_package: the rank stays, popularity moved */
+  }
+  return cache_put(cat, p->id, got);
+}
+
 /* Inserts first: in an import nearly every package is new, and the unique index finds the
  * others at no extra cost. */
 static int put_package(ggs_catalog *cat, const ggs_catalog_pkg *p, doc *d) {
+  if (cat->stage) {
+    int err = stage_package(cat, p, d);
+    if (err != GG_ENOTFOUND) return err;
+  }
   int64_t pid = 0, rank = 0;
   if (cat->in_bulk) {
     rank = cat->bulk_last_rank + 1;
@@ -1105,16 +1258,7 @@ static int put_package(ggs_catalog *cat, const ggs_catalog_pkg *p, doc *d) {
                       bufstr(&d->facets)};
   err = write_doc(cat, ST_DOC_INSERT, rank, pid, d);
   if (!err) err = index_doc(cat, rank, f);
-  if (!err && cat->in_bulk) {
-    if (cat->have_prev && pop_before(d->downloads, d->stars, d->id, cat->prev_downloads,
-                                     cat->prev_stars, cat->prev_id))
-      cat->need_rerank = 1;
-    cat->bulk_last_rank = rank;
-    cat->have_prev = 1;
-    cat->prev_downloads = d->downloads;
-    cat->prev_stars = d->stars;
-    snprintf(cat->prev_id, sizeof(cat->prev_id), "%s", d->id);
-  }
+  if (!err && cat->in_bulk) bulk_appended(cat, d, rank);
   return err ? err : cache_put(cat, p->id, pid);
 }
 
@@ -1177,6 +1321,10 @@ static int insert_version(ggs_catalog *cat, int64_t pid, const ggs_catalog_versi
 }
 
 static int put_version(ggs_catalog *cat, const char *id, const ggs_catalog_version *v) {
+  if (cat->stage) {
+    int err = ggs__stage_put_version(cat, id, v);
+    if (err != GG_ENOTFOUND) return err; /* else not staged: the tables have it, or nobody */
+  }
   int64_t pid;
   int err = GG_OK, cached = cat->cache_pid && !strcasecmp(cat->cache_id, id);
   if (cached)
@@ -1244,7 +1392,7 @@ static int yank(ggs_catalog *cat, const char *id, const char *version, int yanke
 
 int ggs_catalog_yank(ggs_catalog *cat, const char *id, const char *version, int yanked) {
   if (cat == NULL || id == NULL || version == NULL) return GG_EINVAL;
-  int err = op_begin(cat);
+  int err = op_begin_synced(cat);
   return err ? err : op_end(cat, yank(cat, id, version, yanked));
 }
 
@@ -1296,7 +1444,7 @@ out:
 int ggs_catalog_set_popularity(ggs_catalog *cat, const char *id, uint64_t downloads,
                                uint64_t stars) {
   if (cat == NULL || id == NULL) return GG_EINVAL;
-  int err = op_begin(cat);
+  int err = op_begin_synced(cat);
   return err ? err : op_end(cat, set_popularity(cat, id, downloads, stars));
 }
 
@@ -1398,16 +1546,27 @@ int ggs_catalog_begin(ggs_catalog *cat, size_t expected) {
   cat->cache_pid = 0;
   sqlite3_stmt *mx;
   int rc = sqlite3_prepare_v2(cat->db, "SELECT coalesce(max(pid), 0) FROM packages", -1, &mx, NULL);
-  if (rc == SQLITE_OK && sqlite3_step(mx) == SQLITE_ROW) cat->bulk_max_pid = sqlite3_column_int64(mx, 0);
+  if (rc == SQLITE_OK && (rc = sqlite3_step(mx)) == SQLITE_ROW) {
+    cat->bulk_max_pid = sqlite3_column_int64(mx, 0);
+    rc = SQLITE_OK;
+  }
+  if (rc != SQLITE_OK) err = ggs__sqlerr(cat, rc);
   sqlite3_finalize(mx);
-  /* into an empty catalog, the name index is built once at commit, by sorting */
+  /* into an empty catalog, the name index is built once at commit, by sorting, and the
+   * rows are staged in memory and written table by table (catalog_stage.c) */
   cat->name_index_dropped = cat->deferred && !cat->bulk_had_docs;
-  if (cat->name_index_dropped && (err = ggs__exec(cat, "DROP INDEX IF EXISTS packages_name"))) {
+  if (!err && cat->name_index_dropped)
+    err = ggs__exec(cat, "DROP INDEX IF EXISTS packages_name");
+  if (!err && cat->deferred && !cat->bulk_had_docs) {
+    err = ggs__stage_begin(cat);
+    cat->stage_last_pid = cat->bulk_max_pid;
+  }
+  if (err) {
     run_id(cat, ST_ROLLBACK);
     cat->in_bulk = 0;
-    return err;
+    cat->deferred = 0;
   }
-  return GG_OK;
+  return err;
 }
 
 /* Renumbers search_doc in popularity order (a copy in order, then a swap). */
@@ -1440,11 +1599,18 @@ static int rerank(ggs_catalog *cat) {
  * SQLite 3.40's FTS5 flushes its in-memory index at every statement boundary inside a
  * transaction (its savepoint method), so one INSERT per package wrote one tiny segment per
  * package; a large batch instead rebuilds the index in one statement, reading the view in
- * rank order, which is also the order FTS5 appends fastest. */
+ * rank order, which is also the order FTS5 appends fastest. The view calls fts_text() for
+ * every document, which counts the vocabulary on the way (cat->counting). */
 static int rebuild(ggs_catalog *cat, int do_rerank, int had_docs) {
   int err = do_rerank ? rerank(cat) : GG_OK;
+  ggs__vocab v;
+  ggs__vocab_init(&v, cat->mem);
+  cat->counting = &v;
   if (!err) err = ggs__exec(cat, "INSERT INTO fts(fts) VALUES('rebuild')");
-  if (!err) err = ggs__terms_recompute(cat, had_docs);
+  cat->counting = NULL;
+  if (!err) err = ggs__terms_from_vocab(cat, &v, had_docs);
+  ggs__vocab_free(&v);
+  ggs__termset_free(&cat->terms);
   return err;
 }
 
@@ -1452,6 +1618,8 @@ int ggs_catalog_commit(ggs_catalog *cat) {
   if (cat == NULL) return GG_EINVAL;
   if (!cat->in_bulk) return GG_ESTATE;
   int err = cat->bulk_failed;
+  if (!err) err = ggs__stage_flush(cat);
+  ggs__stage_end(cat);
   if (!err && cat->name_index_dropped)
     err = ggs__exec(cat, "CREATE INDEX packages_name ON packages(name COLLATE NOCASE)");
   if (!err)
@@ -1472,6 +1640,7 @@ int ggs_catalog_commit(ggs_catalog *cat) {
 
 void ggs_catalog_rollback(ggs_catalog *cat) {
   if (cat == NULL || !cat->in_bulk) return;
+  ggs__stage_end(cat);
   run_id(cat, ST_ROLLBACK);
   cat->in_bulk = 0;
   cat->deferred = 0;
@@ -1495,6 +1664,7 @@ int ggs_catalog_optimize(ggs_catalog *cat) {
 
 int ggs_catalog_check(ggs_catalog *cat) {
   if (cat == NULL) return GG_EINVAL;
+  if (cat->stage && ggs__stage_sync(cat) != GG_OK) return cat->bulk_failed;
   sqlite3_stmt *s;
   int rc = sqlite3_prepare_v2(cat->db, "PRAGMA integrity_check", -1, &s, NULL);
   if (rc != SQLITE_OK) return ggs__sqlerr(cat, rc);
@@ -1526,7 +1696,8 @@ static int count(ggs_catalog *cat, int which, uint64_t *out) {
 
 int ggs_catalog_stats_get(ggs_catalog *cat, ggs_catalog_stats *st) {
   if (cat == NULL || st == NULL) return GG_EINVAL;
-  int err = count(cat, ST_COUNT_PKGS, &st->packages);
+  int err = cat->stage ? ggs__stage_sync(cat) : GG_OK;
+  if (!err) err = count(cat, ST_COUNT_PKGS, &st->packages);
   if (!err) err = count(cat, ST_COUNT_VERS, &st->versions);
   if (!err) err = count(cat, ST_COUNT_TERMS, &st->terms);
   return err;
@@ -1650,6 +1821,7 @@ static int read_versions(ggs_catalog *cat, ggs__arena *a, int64_t pid, const cha
 int ggs_catalog_get(ggs_catalog *cat, const char *id, const char *version,
                     ggs_catalog_info **out) {
   if (cat == NULL || id == NULL || out == NULL) return GG_EINVAL;
+  if (cat->stage && ggs__stage_sync(cat) != GG_OK) return cat->bulk_failed;
   ggs__arena a = {cat->mem, NULL};
   ggs_catalog_info *info = ggs__arena_alloc(&a, sizeof(*info));
   if (info == NULL) return GG_ENOMEM;
@@ -1705,7 +1877,8 @@ int ggs_catalog_each_version(ggs_catalog *cat, const char *id,
                              int (*fn)(void *ud, const ggs_catalog_vinfo *v), void *ud) {
   if (cat == NULL || id == NULL || fn == NULL) return GG_EINVAL;
   int64_t pid;
-  int err = find_pkg(cat, id, &pid);
+  int err = cat->stage ? ggs__stage_sync(cat) : GG_OK;
+  if (!err) err = find_pkg(cat, id, &pid);
   if (err) return err;
   ggs__arena a = {cat->mem, NULL};
   ggs_catalog_vinfo *v = NULL;

@@ -55,6 +55,7 @@ enum {
   ST_OWNER_GET,
   ST_TERM_GET,
   ST_TERM_ADD,
+  ST_TERM_SET,
   ST_KEYS_GET,
   ST_KEYS_PUT,
   ST_TERM_BY_ID,
@@ -74,6 +75,10 @@ enum {
   ST_DOC_BY_RANK,
   ST_TOP_BY_RANK,
   ST_HIT_DETAILS,
+  ST_STAGE_PKG,
+  ST_STAGE_DOC,
+  ST_STAGE_VER,
+  ST_STAGE_DEP,
   ST__COUNT
 };
 
@@ -88,6 +93,48 @@ typedef struct ggs__termset {
   uint32_t *docmark;
   uint32_t docno;
 } ggs__termset;
+
+/* The distinct tokens of a set of documents with their document frequencies, counted while
+ * a deferred bulk commit rebuilds the full-text index (catalog_search.c ggs__vocab_*). An
+ * open-addressing table of 32-byte records with the token inline (long ones also in text). */
+#define GGS__VREC_INLINE 19
+typedef struct ggs__vrec {
+  uint32_t tag; /* high half of the token's hash */
+  uint32_t df;
+  uint32_t doc;    /* the last document that counted it */
+  uint8_t len;     /* 0 = empty slot */
+  char t[GGS__VREC_INLINE]; /* the token; when longer: its first 15 bytes + offset in text */
+} ggs__vrec;
+
+typedef struct ggs__vocab {
+  const gg_mem *mem;
+  ggs__vrec *rec; /* nrec slots (a power of two), at most half used */
+  size_t nrec, n;
+  char *text; /* tokens longer than GGS__VREC_INLINE */
+  size_t tlen, tcap;
+  uint32_t doc;
+} ggs__vocab;
+
+/* The tokens of an indexed text: offsets (after the token's space) and lengths in the text,
+ * and their hashes (catalog.c fts_text). */
+typedef struct ggs__ftoks {
+  uint32_t *off, *len;
+  uint64_t *hash;
+  size_t n, cap;
+} ggs__ftoks;
+
+/* Write-behind staging of a deferred bulk transaction into an empty catalog
+ * (catalog_stage.c). */
+typedef struct ggs__stage ggs__stage;
+typedef struct ggs__stage_aux { /* what each staging virtual table reads */
+  ggs_catalog *cat;
+  int kind;
+} ggs__stage_aux;
+/* A package's search_doc text as catalog.c builds it (lists as JSON, facet tokens). */
+typedef struct ggs__stage_doc {
+  const char *description, *tags, *keywords, *authors, *facets;
+  uint64_t downloads, stars;
+} ggs__stage_doc;
 
 struct ggs_catalog {
   sqlite3 *db;
@@ -109,12 +156,17 @@ struct ggs_catalog {
   ggs__termset terms;
   gg_buf docbuf[4];      /* reused text buffers of put_package (catalog.c doc) */
   gg_buf ftsbuf;         /* the indexed text being written (catalog.c fts_text) */
+  ggs__vocab *counting;  /* set while a deferred commit rebuilds: fts_text counts terms */
+  ggs__ftoks ftoks;      /* the tokens of the text fts_text is building, while counting */
   int64_t bulk_max_pid; /* packages above it were added by the bulk transaction */
   int name_index_dropped;
   /* the package of the last put in a bulk transaction (put_version follows it) */
   int64_t cache_pid;
   int cache_new; /* cache_pid was added by this bulk transaction */
   char cache_id[GGS_CATALOG_MAX_ID + 1];
+  ggs__stage *stage;      /* non-NULL while a bulk transaction stages its rows */
+  int64_t stage_last_pid; /* the pid of the last package staged */
+  ggs__stage_aux stage_aux[4];
   char errmsg[256];
 };
 
@@ -137,9 +189,23 @@ void ggs__termset_free(ggs__termset *ts);
 int ggs__terms_doc(ggs_catalog *cat, const char *const *fields, size_t nfields, int sign);
 /* Writes pending deltas into `terms` and adds typo-correction keys for new terms. */
 int ggs__terms_flush(ggs_catalog *cat);
-/* Recomputes every document frequency from the FTS index (after a bulk rebuild); had_docs=0
- * when the catalog was empty before, which skips clearing old counts. */
-int ggs__terms_recompute(ggs_catalog *cat, int had_docs);
+/* Vocabulary counting: init/free, start a document, add one token of it with its hash
+ * (ggs__vocab_hash; 1 when it is new in the document, 0 when the document had it already,
+ * GG_ENOMEM / GG_ELIMIT). ggs__vocab_reserve() makes room for k more terms, after which
+ * ggs__vocab_prefetch() can bring a token's slot into the cache ahead of its add. */
+void ggs__vocab_init(ggs__vocab *v, const gg_mem *mem);
+void ggs__vocab_free(ggs__vocab *v);
+int ggs__vocab_doc(ggs__vocab *v);
+uint64_t ggs__vocab_hash(const char *t, size_t n);
+int ggs__vocab_reserve(ggs__vocab *v, size_t k);
+void ggs__vocab_prefetch(const ggs__vocab *v, uint64_t h);
+int ggs__vocab_add(ggs__vocab *v, const char *t, size_t n, uint64_t h);
+/* Replaces every document frequency in `terms` with the counts of v (tokens as the index
+ * holds them: field-tagged words, facet tokens), keying the new terms for typo correction
+ * at once. had_docs=0 when the catalog was empty before, which skips clearing old counts. */
+int ggs__terms_from_vocab(ggs_catalog *cat, ggs__vocab *v, int had_docs);
+/* Longest field-tagged token counted in the vocabulary (words of TERM_MAX bytes + the tag). */
+#define GGS__VOCAB_TOKEN_MAX 65
 /* Adds typo-correction keys (deletion neighbourhoods) for terms that have none yet. */
 int ggs__terms_keys(ggs_catalog *cat);
 /* Writes the facet token for a filter value (kind 't' tag, 'a' author, 'c' category,
@@ -151,6 +217,28 @@ int ggs__facet_token(char kind, const char *v, char *out, size_t cap);
 /* Writes the items of a stored JSON string list '\n'-separated into out (capacity >= len+1),
  * lower-cased when asked. Returns the length. */
 size_t ggs__jlist_lines(const char *json, size_t len, char *out, int lower);
+/* Staging (catalog_stage.c): the virtual tables (registered on every connection), start and
+ * end (discarding what was not flushed), and writing everything staged into the tables.
+ * ggs__stage_sync() flushes before a statement that must see the batch's rows, and on
+ * failure poisons the batch. */
+int ggs__stage_register(ggs_catalog *cat);
+int ggs__stage_begin(ggs_catalog *cat);
+void ggs__stage_end(ggs_catalog *cat);
+int ggs__stage_flush(ggs_catalog *cat);
+int ggs__stage_sync(ggs_catalog *cat);
+/* 1 when the staged rows have grown enough to be flushed before the next package: past
+ * ggs__stage_flush_bytes (64 MiB; tests lower it to flush often). */
+extern size_t ggs__stage_flush_bytes;
+int ggs__stage_full(const ggs_catalog *cat);
+/* Stages a new package with the given pid and rank, or replaces the rows of a staged one
+ * (*changed: its popularity changed). *out_pid gets the package's pid. GG_EEXIST when the
+ * batch put the package before and its rows are in the tables already (nothing staged),
+ * GG_ENOMEM. Strings are copied. */
+int ggs__stage_put_package(ggs_catalog *cat, const ggs_catalog_pkg *p, const ggs__stage_doc *d,
+                           int64_t pid, int64_t rank, int64_t *out_pid, int *changed);
+/* Adds a version to a staged package with catalog.c's rules (same version: no-op, fill in
+ * digests, or GG_EEXIST when they differ). GG_ENOTFOUND when the package is not staged. */
+int ggs__stage_put_version(ggs_catalog *cat, const char *id, const ggs_catalog_version *v);
 /* Runs one or more SQL statements without results. */
 int ggs__exec(ggs_catalog *cat, const char *sql);
 

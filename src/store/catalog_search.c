@@ -168,20 +168,121 @@ int ggs__terms_flush(ggs_catalog *cat) {
   return err;
 }
 
-int ggs__terms_recompute(ggs_catalog *cat, int had_docs) {
-  int err = had_docs ? ggs__exec(cat, "UPDATE terms SET df = 0 WHERE df <> 0") : GG_OK;
-  if (!err)
-    err = ggs__exec(cat, "CREATE VIRTUAL TABLE IF NOT EXISTS temp.fts_vocab "
-                         "USING fts5vocab(main, fts, row)");
-  if (!err)
-    /* indexed words carry their field letter (catalog.c fts_text): strip it; a package with
-     * the word in two fields counts twice, good enough for ranking corrections */
-    err = ggs__exec(cat, "INSERT INTO terms(term, df) SELECT CASE WHEN term GLOB '00*' THEN "
-                         "term ELSE substr(term, 2) END, sum(doc) FROM temp.fts_vocab "
-                         "WHERE length(CAST(term AS BLOB)) <= 65 GROUP BY 1 "
-                         "ON CONFLICT(term) DO UPDATE SET df = excluded.df");
-  ggs__termset_free(&cat->terms);
-  return err;
+/* ---- vocabulary counting (deferred bulk commits) ------------------------------------------ */
+
+/* While a deferred bulk commit rebuilds the full-text index, catalog.c fts_text hands every
+ * token of every document to ggs__vocab_add: the document frequencies come out of the same
+ * pass that makes the indexed text (which also drops a document's repeated tokens, so FTS5
+ * sees fewer of them). Reading them back from the index (fts5vocab, GROUP BY, upserts) cost
+ * more than the rebuild itself. */
+
+void ggs__vocab_init(ggs__vocab *v, const gg_mem *mem) {
+  memset(v, 0, sizeof(*v));
+  v->mem = mem;
+}
+
+void ggs__vocab_free(ggs__vocab *v) {
+  gg_free(v->mem, v->rec);
+  gg_free(v->mem, v->text);
+  ggs__vocab_init(v, v->mem);
+}
+
+int ggs__vocab_doc(ggs__vocab *v) {
+  if (++v->doc == 0) { /* wrapped: forget the marks so no term is skipped by mistake */
+    for (size_t i = 0; i < v->nrec; i++) v->rec[i].doc = 0;
+    v->doc = 1;
+  }
+  return GG_OK;
+}
+
+/* The token of a record (inline, or in text when long). */
+static const char *vrec_text(const ggs__vocab *v, const ggs__vrec *r) {
+  if (r->len <= GGS__VREC_INLINE) return r->t;
+  uint32_t off;
+  memcpy(&off, r->t + 15, sizeof(off));
+  return v->text + off;
+}
+
+/* The table is probed for every token of every document (three million for 100,000
+ * packages) and outgrows the CPU caches: records are probed in place, one memory access
+ * for most lookups (an index into separate entries cost two or three, and showed). */
+static int vocab_rehash(ggs__vocab *v) {
+  size_t nn = v->nrec ? 2 * v->nrec : 8192;
+  ggs__vrec *rec = gg_calloc(v->mem, nn, sizeof(*rec));
+  if (rec == NULL) return GG_ENOMEM;
+  for (size_t i = 0; i < v->nrec; i++) {
+    const ggs__vrec *r = &v->rec[i];
+    if (r->len == 0) continue;
+    size_t j = hash_bytes(vrec_text(v, r), r->len) & (nn - 1);
+    while (rec[j].len) j = (j + 1) & (nn - 1);
+    rec[j] = *r;
+  }
+  gg_free(v->mem, v->rec);
+  v->rec = rec;
+  v->nrec = nn;
+  return GG_OK;
+}
+
+uint64_t ggs__vocab_hash(const char *t, size_t n) { return hash_bytes(t, n); }
+
+void ggs__vocab_prefetch(const ggs__vocab *v, uint64_t h) {
+#if defined(__GNUC__)
+  if (v->nrec) __builtin_prefetch(&v->rec[h & (v->nrec - 1)], 1);
+#else
+  (void)v;
+  (void)h;
+#endif
+}
+
+int ggs__vocab_reserve(ggs__vocab *v, size_t k) {
+  while ((v->n + k) * 2 > v->nrec) {
+    int err = vocab_rehash(v);
+    if (err) return err;
+  }
+  return GG_OK;
+}
+
+int ggs__vocab_add(ggs__vocab *v, const char *t, size_t n, uint64_t h) {
+  if (n == 0 || n > GGS__VOCAB_TOKEN_MAX) return GG_EINVAL;
+  int err = ggs__vocab_reserve(v, 1);
+  if (err) return err;
+  uint32_t tag = (uint32_t)(h >> 32);
+  size_t j = h & (v->nrec - 1);
+  ggs__vrec *r;
+  for (; (r = &v->rec[j])->len != 0; j = (j + 1) & (v->nrec - 1)) {
+    if (r->tag != tag || r->len != n) continue;
+    if (n <= GGS__VREC_INLINE ? memcmp(r->t, t, n) != 0
+                              : memcmp(r->t, t, 15) != 0 || memcmp(vrec_text(v, r), t, n) != 0)
+      continue;
+    if (r->doc == v->doc) return 0;
+    r->doc = v->doc;
+    r->df++;
+    return 1;
+  }
+  *r = (ggs__vrec){tag, 1, v->doc, (uint8_t)n, {0}};
+  if (n <= GGS__VREC_INLINE) {
+    memcpy(r->t, t, n);
+  } else {
+    if (v->tlen + n > UINT32_MAX) return GG_ELIMIT;
+    if (v->tlen + n > v->tcap) {
+      size_t nc = v->tcap ? 2 * v->tcap : 65536;
+      while (nc < v->tlen + n) nc *= 2;
+      char *nt = gg_realloc(v->mem, v->text, nc);
+      if (nt == NULL) {
+        r->len = 0;
+        return GG_ENOMEM;
+      }
+      v->text = nt;
+      v->tcap = nc;
+    }
+    uint32_t off = (uint32_t)v->tlen;
+    memcpy(v->text + off, t, n);
+    v->tlen += n;
+    memcpy(r->t, t, 15);
+    memcpy(r->t + 15, &off, sizeof(off));
+  }
+  v->n++;
+  return 1;
 }
 
 /* ---- deletion neighbourhoods ------------------------------------------------------------ */
@@ -276,6 +377,14 @@ static int pool_add(void *ud, const char *key, size_t kn) {
   return GG_OK;
 }
 
+/* Adds the deletion keys of term tid (none for a term never corrected). */
+static int pool_term(keypool *p, uint32_t tid, const char *t, size_t n) {
+  int k = edits_for(t, n);
+  if (k == 0) return GG_OK;
+  p->tid = tid;
+  return deletions(t, n, k, pool_add, p);
+}
+
 /* Merges the sorted entries e[0..n) of one bucket into its stored row. */
 static int bucket_merge(ggs_catalog *cat, int64_t bucket, const keyent *e, size_t n) {
   sqlite3_stmt *s = ggs__st(cat, ST_KEYS_GET);
@@ -321,6 +430,32 @@ static int bucket_merge(ggs_catalog *cat, int64_t bucket, const keyent *e, size_
   return err;
 }
 
+/* Writes the pool's keys into their buckets: distributed by bucket first (one counting
+ * pass), then each bucket (a few hundred entries) sorted on its own, which is far cheaper
+ * than sorting the whole pool (a million keys for 100,000 packages). */
+static int pool_write(ggs_catalog *cat, keypool *p) {
+  if (p->n == 0) return GG_OK;
+  enum { NB = 1 << KEY_BUCKETS_BITS };
+  size_t *start = gg_calloc(cat->mem, NB + 1, sizeof(*start));
+  keyent *sorted = gg_malloc(cat->mem, p->n * sizeof(*sorted));
+  int err = start && sorted ? GG_OK : GG_ENOMEM;
+  if (!err) {
+    for (size_t i = 0; i < p->n; i++) start[(p->e[i].h >> (64 - KEY_BUCKETS_BITS)) + 1]++;
+    for (size_t b = 0; b < NB; b++) start[b + 1] += start[b];
+    for (size_t i = 0; i < p->n; i++) sorted[start[p->e[i].h >> (64 - KEY_BUCKETS_BITS)]++] = p->e[i];
+    /* start[b] is now the end of bucket b, the start of bucket b + 1 */
+    for (size_t b = 0, from = 0; b < NB && !err; from = start[b++]) {
+      size_t cnt = start[b] - from;
+      if (cnt == 0) continue;
+      qsort(sorted + from, cnt, sizeof(*sorted), keyent_cmp);
+      err = bucket_merge(cat, (int64_t)b, sorted + from, cnt);
+    }
+  }
+  gg_free(cat->mem, start);
+  gg_free(cat->mem, sorted);
+  return err;
+}
+
 int ggs__terms_keys(ggs_catalog *cat) {
   keypool p = {.mem = cat->mem};
   sqlite3_stmt *s = ggs__st(cat, ST_TERM_UNKEYED);
@@ -328,25 +463,13 @@ int ggs__terms_keys(ggs_catalog *cat) {
   while (!err && (rc = sqlite3_step(s)) == SQLITE_ROW) {
     any = 1;
     int64_t tid = sqlite3_column_int64(s, 0);
-    const char *t = (const char *)sqlite3_column_text(s, 1);
-    size_t tn = (size_t)sqlite3_column_bytes(s, 1);
-    int k = edits_for(t, tn);
-    if (k == 0 || tid <= 0 || tid > UINT32_MAX) continue;
-    p.tid = (uint32_t)tid;
-    err = deletions(t, tn, k, pool_add, &p);
+    if (tid <= 0 || tid > UINT32_MAX) continue;
+    err = pool_term(&p, (uint32_t)tid, (const char *)sqlite3_column_text(s, 1),
+                    (size_t)sqlite3_column_bytes(s, 1));
   }
   if (s) sqlite3_reset(s);
   if (!err && rc != SQLITE_DONE) err = ggs__sqlerr(cat, rc);
-  if (!err && p.n) {
-    qsort(p.e, p.n, sizeof(*p.e), keyent_cmp);
-    for (size_t i = 0; i < p.n && !err;) {
-      uint64_t b = p.e[i].h >> (64 - KEY_BUCKETS_BITS);
-      size_t j = i;
-      while (j < p.n && p.e[j].h >> (64 - KEY_BUCKETS_BITS) == b) j++;
-      err = bucket_merge(cat, (int64_t)b, p.e + i, j - i);
-      i = j;
-    }
-  }
+  if (!err) err = pool_write(cat, &p);
   if (!err && any) {
     s = ggs__st(cat, ST_TERM_MARK_KEYED);
     if (s == NULL) {
@@ -358,6 +481,76 @@ int ggs__terms_keys(ggs_catalog *cat) {
     }
   }
   gg_free(cat->mem, p.e);
+  return err;
+}
+
+/* A vocabulary term: the index token without its field letter (facet tokens whole). */
+typedef struct vterm {
+  const char *t;
+  size_t n;
+  int64_t df;
+} vterm;
+
+/* SQLite's BINARY order, so that `terms` is written in index order. */
+static int vterm_cmp(const void *a, const void *b) {
+  const vterm *x = a, *y = b;
+  int c = memcmp(x->t, y->t, x->n < y->n ? x->n : y->n);
+  return c ? c : (x->n > y->n) - (x->n < y->n);
+}
+
+/* Writes the document frequencies counted in v into `terms` (the old counts of a catalog that
+ * had documents are cleared first: the rebuild counted every document). */
+int ggs__terms_from_vocab(ggs_catalog *cat, ggs__vocab *v, int had_docs) {
+  vterm *ts = gg_malloc(cat->mem, (v->n ? v->n : 1) * sizeof(*ts));
+  if (ts == NULL) return GG_ENOMEM;
+  size_t n = 0;
+  for (size_t i = 0; i < v->nrec; i++) {
+    const ggs__vrec *r = &v->rec[i];
+    if (r->len == 0) continue;
+    const char *t = vrec_text(v, r);
+    size_t len = r->len;
+    if (!(len >= 2 && t[0] == '0' && t[1] == '0')) { /* a word: drop the field letter */
+      t++;
+      len--;
+    }
+    if (len) ts[n++] = (vterm){t, len, r->df};
+  }
+  qsort(ts, n, sizeof(*ts), vterm_cmp);
+  /* a word in several fields counts once per field (docs/catalog.md) */
+  size_t m = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (m && !vterm_cmp(&ts[m - 1], &ts[i]))
+      ts[m - 1].df += ts[i].df;
+    else
+      ts[m++] = ts[i];
+  }
+  int err = had_docs ? ggs__exec(cat, "UPDATE terms SET df = 0 WHERE df <> 0") : GG_OK;
+  /* The new terms of a catalog that was empty are keyed here and now, from memory;
+   * otherwise they are inserted unkeyed and ggs__terms_keys() keys them afterwards, which
+   * leaves the (many) known terms alone. */
+  keypool pool = {.mem = cat->mem};
+  for (size_t i = 0; i < m && !err; i++) {
+    sqlite3_stmt *s = ggs__st(cat, ST_TERM_SET);
+    if (s == NULL) {
+      err = GG_ESTORAGE;
+      break;
+    }
+    sqlite3_bind_text(s, 1, ts[i].t, (int)ts[i].n, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, ts[i].df);
+    sqlite3_bind_int(s, 3, had_docs ? 0 : 1);
+    /* an inserted row has a new, higher tid; an updated one leaves it as it was
+     * (RETURNING would tell as well, at ten times the cost of the insert) */
+    int64_t before = sqlite3_last_insert_rowid(cat->db);
+    int rc = sqlite3_step(s);
+    int64_t tid = sqlite3_last_insert_rowid(cat->db);
+    if (rc != SQLITE_DONE) err = ggs__sqlerr(cat, rc);
+    sqlite3_reset(s);
+    if (!err && !had_docs && tid != before && tid > 0 && tid <= UINT32_MAX)
+      err = pool_term(&pool, (uint32_t)tid, ts[i].t, ts[i].n);
+  }
+  if (!err) err = pool_write(cat, &pool);
+  gg_free(cat->mem, pool.e);
+  gg_free(cat->mem, ts);
   return err;
 }
 
@@ -1034,6 +1227,7 @@ int ggs__search(ggs_catalog *cat, const ggs_catalog_query *q, size_t k_override,
   const char *text = q->text ? q->text : "";
   size_t tlen = strlen(text);
   if (tlen > GGS_CATALOG_MAX_TEXT) return GG_EINVAL;
+  if (cat->stage && ggs__stage_sync(cat) != GG_OK) return cat->bulk_failed;
 
   search s = {.cat = cat, .tmp = {cat->mem, NULL}};
   ggs__arena ra = {cat->mem, NULL};

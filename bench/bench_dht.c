@@ -8,10 +8,14 @@
  *   rtt      ping on an open connection (a new stream: multistream-select + ping);
  *   conn     a new connection: TCP + Noise + Yamux until upgraded;
  *   build    nodes 1..N-1 join through one of B bootstrap nodes, 8 at a time (each join:
- *            dial, self-lookup); then every node refreshes once (the settled network);
+ *            dial, self-lookup, bucket refreshes);
+ *   settle   every node refreshes its buckets once more, as the core does every 10 minutes
+ *            (a network in its steady state; --no-settle skips it);
  *   put      records from random nodes;  get: each record from another random node;
  *   lookup   find-peer of a random node from a random node (ends when found);
- *   join     J new nodes join the full network one at a time: the bootstrap time;
+ *   join     J new nodes join the full network one at a time: the bootstrap time (dial and
+ *            self-lookup); join-alpha10: J more with lookup concurrency 10, and gets and
+ *            lookups from them (get+lookup-alpha10);
  *   memory   RSS growth and heap in use per node, connections per node.
  * Latencies are p50/p99/max over the operations; rounds and messages (requests sent) per
  * operation come from the core's query statistics (ggp_kad_result).
@@ -20,7 +24,7 @@
  * latency, next to ours and the ratio. Skipped with a note when python3-opendht is missing.
  *
  *   bench_dht [--quick] [--json FILE] [--nodes N[,N...]] [--delays MS[,MS...]] [--ops K]
- *             [--alpha A] [--eager] [--max-conns C] [--no-opendht]
+ *             [--alpha A] [--eager] [--no-settle] [--max-conns C] [--no-opendht]
  * --alpha: lookup concurrency (default the core's 3); --eager: no optimistic
  * multistream-select (every request waits for the protocol answer first, for comparison);
  * --max-conns: each node's connection cap (default 256; trimming from 3/4 of it).
@@ -49,6 +53,7 @@ typedef struct opts {
   unsigned max_conns;
   unsigned alpha; /* 0: the core's default (3) */
   int eager;      /* 1: no optimistic multistream-select (for comparison) */
+  int settle;     /* 1: every node refreshes once after the build (default) */
   int opendht;
   const char *self;
 } opts;
@@ -105,10 +110,14 @@ static int boot_cmd(bh *h, bh_op *op, unsigned node, unsigned nboot) {
   return bh_op_init(op, node, "bootstrap %u %s/p2p/%s", node, bh_addr(h, b), bh_peer(h, b));
 }
 
+static void progress(unsigned n, double delay, const char *what) {
+  fprintf(stderr, "bench_dht: N=%u %g ms: %s\n", n, delay, what);
+}
+
 /* One configuration on a fresh network. 0, or -1 after printing a harness failure. */
 static int run_config(bench_report *rep, const opts *o, unsigned n, double delay, ours *our) {
   bh *h;
-  unsigned total = n + o->joins;
+  unsigned total = n + 2 * o->joins;
   bh_config cfg = {.nodes = total, .min_workers = o->min_workers, .fds_per_node = o->max_conns + 2};
   if (bh_new(&h, &cfg) != 0) return -1;
   int rv = -1;
@@ -125,6 +134,7 @@ static int run_config(bench_report *rep, const opts *o, unsigned n, double delay
       bh_start(h, n) != 0)
     goto out;
 
+  progress(n, delay, "conn, rtt");
   /* rtt and conn: node i pings node i+1 (a new connection), then again (open) */
   k = n - 1 < o->ops ? n - 1 : o->ops;
   ops = calloc(k, sizeof(*ops));
@@ -142,6 +152,7 @@ static int run_config(bench_report *rep, const opts *o, unsigned n, double delay
   row_lat(rep, "rtt", n, delay, ops, k, 0);
   free_ops(ops, k);
 
+  progress(n, delay, "build");
   /* build: the bootstrap nodes join through node 0, the others through a random one */
   k = n - 1;
   ops = calloc(k ? k : 1, sizeof(*ops));
@@ -156,18 +167,23 @@ static int run_config(bench_report *rep, const opts *o, unsigned n, double delay
   bench_row_num(row, "wall_s", build_s);
   bench_row_num(row, "rt_size", bh_mean_field(ops, k, "rt"));
   free_ops(ops, k);
-  /* settle: every node refreshes once from its routing table (the core would do it within
-   * its refresh interval; joining nodes filled the early nodes' tables only partly) */
-  k = n;
-  ops = calloc(k, sizeof(*ops));
-  for (unsigned i = 0; i < n; i++) bh_op_init(&ops[i], i, "bootstrap %u", i);
-  t0 = bh_now_s();
-  if (bh_run(h, ops, k, o->conc, 60 + n * 0.5) != 0) goto out;
-  row = row_lat(rep, "settle", n, delay, ops, k, 1);
-  bench_row_num(row, "wall_s", bh_now_s() - t0);
-  bench_row_num(row, "rt_size", bh_mean_field(ops, k, "rt"));
-  free_ops(ops, k);
+  /* settle (--settle): every node refreshes once from its routing table, as the core does
+   * every 10 minutes; without it the early nodes' tables fill through the later joins */
+  if (o->settle) {
+    progress(n, delay, "settle");
+    k = n;
+    ops = calloc(k, sizeof(*ops));
+    for (unsigned i = 0; i < n; i++) bh_op_init(&ops[i], i, "bootstrap %u", i);
+    t0 = bh_now_s();
+    if (bh_run(h, ops, k, o->conc, 60 + n * 2.0) != 0) goto out;
+    row = row_lat(rep, "settle", n, delay, ops, k, 1);
+    bench_row_num(row, "wall_s", bh_now_s() - t0);
+    bench_row_num(row, "rt_size", bh_mean_field(ops, k, "rt"));
+    free_ops(ops, k);
+    ops = NULL;
+  }
 
+  progress(n, delay, "put, get, lookup");
   /* put, then get each record from another node */
   k = o->ops;
   ops = calloc(k, sizeof(*ops));
@@ -213,17 +229,45 @@ static int run_config(bench_report *rep, const opts *o, unsigned n, double delay
   row_lat(rep, "lookup", n, delay, ops, k, 1);
   free_ops(ops, k);
 
-  /* join: new nodes bootstrap into the full network, one at a time */
-  k = o->joins;
-  if (bh_start(h, k) != 0) goto out;
-  ops = calloc(k, sizeof(*ops));
-  for (unsigned i = 0; i < k; i++) boot_cmd(h, &ops[i], n + i, nboot);
-  if (bh_run(h, ops, k, 1, 60 + k * 10.0) != 0) goto out;
-  first_failure("join", ops, k);
-  row = row_lat(rep, "join", n, delay, ops, k, 1);
-  bench_row_num(row, "rt_size", bh_mean_field(ops, k, "rt"));
-  free_ops(ops, k);
-  ops = NULL;
+  progress(n, delay, "join");
+  /* join: new nodes bootstrap into the full network, one at a time; first with the lookup
+   * concurrency of the others, then J more with alpha = 10 (go-libp2p's default), which
+   * then also look up random nodes: the same network, two settings */
+  for (int variant = 0; variant < 2; variant++) {
+    unsigned alpha = variant ? 10 : o->alpha ? o->alpha : 3;
+    unsigned first = bh_nodes(h);
+    if (variant && alpha == (o->alpha ? o->alpha : 3)) break;
+    if (variant && bh_set(h, "kad_alpha=%u", alpha) != 0) goto out;
+    k = o->joins;
+    if (bh_start(h, k) != 0) goto out;
+    ops = calloc(k, sizeof(*ops));
+    for (unsigned i = 0; i < k; i++) boot_cmd(h, &ops[i], first + i, nboot);
+    if (bh_run(h, ops, k, 1, 60 + k * 10.0) != 0) goto out;
+    first_failure("join", ops, k);
+    char what[32];
+    snprintf(what, sizeof what, variant ? "join-alpha%u" : "join", alpha);
+    row = row_lat(rep, what, n, delay, ops, k, 1);
+    bench_row_num(row, "rt_size", bh_mean_field(ops, k, "rt"));
+    free_ops(ops, k);
+    ops = NULL;
+    if (!variant) continue;
+    /* lookups and gets from the alpha = 10 joiners */
+    k = o->ops;
+    ops = calloc(k, sizeof(*ops));
+    for (unsigned i = 0; i < k; i++) {
+      unsigned a = first + i % o->joins, b = rnd(n);
+      if (i % 2)
+        bh_op_init(&ops[i], a, "findpeer %u %s", a, bh_peer(h, b));
+      else
+        bh_op_init(&ops[i], a, "get %u /bench/key-%u value-%u-%u", a, i, i, n);
+    }
+    if (bh_run(h, ops, k, o->conc, 60 + k * 2.0) != 0) goto out;
+    first_failure("lookup-alpha", ops, k);
+    snprintf(what, sizeof what, "get+lookup-alpha%u", alpha);
+    row_lat(rep, what, n, delay, ops, k, 1);
+    free_ops(ops, k);
+    ops = NULL;
+  }
 
   bh_stats st;
   if (bh_stats_get(h, &st) != 0) goto out;
@@ -329,7 +373,7 @@ int main(int argc, char **argv) {
   int rc = bh_worker_main(argc, argv);
   if (rc >= 0) return rc;
   bench_report *rep = bench_report_new("dht", argc, argv);
-  opts o = {.ops = 200, .joins = 20, .conc = 8, .max_conns = 256, .opendht = 1};
+  opts o = {.ops = 200, .joins = 20, .conc = 8, .max_conns = 256, .opendht = 1, .settle = 1};
   static const unsigned full[] = {10, 50, 100, 500, 1000};
   if (bench_quick(rep)) {
     o.nodes[o.nnodes++] = 16;
@@ -352,6 +396,8 @@ int main(int argc, char **argv) {
       o.ops = (unsigned)atoi(argv[++i]);
     } else if (!strcmp(argv[i], "--alpha") && i + 1 < argc) {
       o.alpha = (unsigned)atoi(argv[++i]);
+    } else if (!strcmp(argv[i], "--no-settle")) {
+      o.settle = 0;
     } else if (!strcmp(argv[i], "--eager")) {
       o.eager = 1;
     } else if (!strcmp(argv[i], "--max-conns") && i + 1 < argc) {

@@ -248,6 +248,8 @@ static int run_config(bench_report *rep, const opts *o, unsigned n, double delay
     snprintf(what, sizeof what, variant ? "join-alpha%u" : "join", alpha);
     row = row_lat(rep, what, n, delay, ops, k, 1);
     bench_row_num(row, "rt_size", bh_mean_field(ops, k, "rt"));
+    /* the self-lookup alone, as the core timed it (the rest is the dial) */
+    bench_row_num(row, "lookup_p50_ms", bh_pct_field(ops, k, "dur", 50) / 1e6);
     free_ops(ops, k);
     ops = NULL;
     if (!variant) continue;

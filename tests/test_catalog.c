@@ -724,13 +724,46 @@ static void test_reopen(void **state) {
   assert_int_equal(ggs_catalog_check(f->cat), GG_OK);
 }
 
+/* ---- tokenizer ---------------------------------------------------------------------------- */
+
+static int count_tok(void *ud, const char *tok, size_t n, size_t start, size_t end) {
+  (void)start;
+  (void)end;
+  gg_buf *b = ud;
+  gg_buf_append(b, tok, n > 8 ? 8 : n);
+  gg_buf_append_byte(b, n > 8 ? '+' : ' ');
+  return 0;
+}
+
+/* ASCII text takes a fast path and falls back to unicode61 for a token too long for its
+ * buffer: every token once either way (the fast path once emitted the tokens before the
+ * long one, and the fallback all of them again). */
+static void test_tokenizer(void **state) {
+  fx *f = *state;
+  static const char *const texts[] = {"Alpha beta-GAMMA 42x", "caf\xc3\xa9 Alpha", NULL};
+  static const char *const want[] = {"alpha beta gamma 42x ", "cafe alpha ", "alpha beta xxxxxxxx+z "};
+  char *long_text = malloc(2000);
+  snprintf(long_text, 2000, "Alpha beta %01500d z", 0);
+  memset(long_text + 11, 'x', 1500);
+  for (int i = 0; i < 3; i++) {
+    const char *t = texts[i] ? texts[i] : long_text;
+    gg_buf b;
+    gg_buf_init(&b, NULL, SIZE_MAX);
+    assert_int_equal(ggs__tokenize(f->cat, t, strlen(t), 0, count_tok, &b), GG_OK);
+    gg_buf_append_byte(&b, 0);
+    assert_string_equal((const char *)gg_buf_ptr(&b), want[i]);
+    gg_buf_free(&b);
+  }
+  free(long_text);
+}
+
 /* ---- bulk transactions: staged rows equal row-by-row writes -------------------------------- */
 
 /* One batch of puts with every case a staged batch must get right: new packages, a package
  * again (staged, and after its rows were flushed, with another case), versions again (no-op,
  * digests filled in, conflict), an unknown package, and operations that must see the staged
  * rows (stats, yank, popularity). Every return code goes into codes[]. */
-static size_t run_batch(ggs_catalog *cat, size_t expected, int *codes) {
+static size_t run_batch(ggs_catalog *cat, size_t expected, int plain, int *codes) {
   size_t nc = 0;
   codes[nc++] = ggs_catalog_begin(cat, expected);
   char id[64], name[64], desc[128], tag[32], author[32], dep[64], ver[32];
@@ -754,8 +787,10 @@ static size_t run_batch(ggs_catalog *cat, size_t expected, int *codes) {
                          .n_tags = 2,
                          .keywords = kws,
                          .n_keywords = (size_t)(i % 2),
-                         .downloads = (uint64_t)((i * 7919) % 20000),
-                         .stars = (uint64_t)(i % 60),
+                         /* plain: in popularity order (nothing to re-rank) */
+                         .downloads = plain ? (uint64_t)(20000 - 30 * i)
+                                            : (uint64_t)((i * 7919) % 20000),
+                         .stars = plain ? 0 : (uint64_t)(i % 60),
                          .production_ready = i % 2};
     codes[nc++] = ggs_catalog_put_package(cat, &p);
     snprintf(ver, sizeof(ver), "1.0.%d", i);
@@ -771,6 +806,7 @@ static size_t run_batch(ggs_catalog *cat, size_t expected, int *codes) {
                                 .source = "git#rev", .yanked = i % 10 == 0};
       codes[nc++] = ggs_catalog_put_version(cat, id, &v2);
     }
+    if (plain) continue; /* only new packages and their versions */
     if (i == 300) {
       ggs_catalog_stats st = {0};
       codes[nc++] = ggs_catalog_stats_get(cat, &st);
@@ -864,7 +900,7 @@ static void test_bulk_staged(void **state) {
   fx *f = *state;
   /* the reference: small expected count, so rows are written one by one */
   int ref[2000], got[2000];
-  size_t nref = run_batch(f->cat, 10, ref);
+  size_t nref = run_batch(f->cat, 10, 0, ref);
   assert_int_equal(ref[0], GG_OK);
   assert_int_equal(ref[nref - 1], GG_OK);
   gg_buf want, have;
@@ -880,7 +916,7 @@ static void test_bulk_staged(void **state) {
     ggs_catalog *c;
     assert_int_equal(ggs_catalog_open(&c, path, GGS_CATALOG_CREATE, NULL), GG_OK);
     ggs__stage_flush_bytes = round ? 2000 : flush_bytes;
-    size_t n = run_batch(c, 1000, got);
+    size_t n = run_batch(c, 1000, 0, got);
     ggs__stage_flush_bytes = flush_bytes;
     assert_int_equal(n, nref);
     for (size_t i = 0; i < n; i++)
@@ -896,6 +932,35 @@ static void test_bulk_staged(void **state) {
     ggs_catalog_results_free(r);
     ggs_catalog_close(c);
   }
+  /* only new packages, in popularity order: staged whole and indexed as they are written at
+   * commit, or flushed every few packages and indexed by a rebuild: the same rows, index and
+   * vocabulary */
+  ggs_catalog_stats vs[2];
+  char found[2][2048];
+  for (int round = 0; round < 2; round++) {
+    char path[600];
+    snprintf(path, sizeof(path), "%s/plain%d.db", f->dir, round);
+    ggs_catalog *c;
+    assert_int_equal(ggs_catalog_open(&c, path, GGS_CATALOG_CREATE, NULL), GG_OK);
+    ggs__stage_flush_bytes = round ? 2000 : flush_bytes;
+    size_t n = run_batch(c, 1000, 1, got);
+    ggs__stage_flush_bytes = flush_bytes;
+    for (size_t i = 0; i < n; i++) assert_int_equal(got[i], GG_OK);
+    gg_buf *b = round ? &have : &want;
+    gg_buf_reset(b);
+    describe_all(c, b); /* checks the index against the rows too */
+    assert_int_equal(ggs_catalog_stats_get(c, &vs[round]), GG_OK);
+    ggs_catalog_results *r = search(c, "word7 odd");
+    snprintf(found[round], sizeof(found[round]), "%s", ids(r));
+    ggs_catalog_results_free(r);
+    ggs_catalog_close(c);
+  }
+  assert_int_equal(gg_buf_len(&have), gg_buf_len(&want));
+  assert_memory_equal(gg_buf_ptr(&have), gg_buf_ptr(&want), gg_buf_len(&want));
+  assert_int_equal(vs[1].terms, vs[0].terms);
+  assert_true(vs[0].terms > 100);
+  assert_true(strlen(found[0]) > 0);
+  assert_string_equal(found[1], found[0]);
   /* a failed batch leaves nothing behind: rollback, and a staged batch abandoned by close */
   char path[600];
   snprintf(path, sizeof(path), "%s/abandoned.db", f->dir);
@@ -1250,6 +1315,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_owner, setup, teardown),
       cmocka_unit_test_setup_teardown(test_import_ggen, setup, teardown),
       cmocka_unit_test_setup_teardown(test_import_bad, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_tokenizer, setup, teardown),
       cmocka_unit_test_setup_teardown(test_bulk_staged, setup, teardown),
       cmocka_unit_test_setup_teardown(test_reopen, setup, teardown),
       cmocka_unit_test_setup_teardown(test_bounded_equals_exhaustive, setup, teardown),

@@ -29,7 +29,6 @@
  * one, a put refused for bad input leaves the batch intact, any other failure makes the
  * commit roll everything back (op_begin).
  */
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,7 +149,7 @@ static const char *const sql_text[ST__COUNT] = {
     [ST_TERM_GET] = "SELECT df FROM terms WHERE term = ?1",
     [ST_TERM_ADD] = "INSERT INTO terms(term, df) VALUES(?1, max(?2, 0)) "
                     "ON CONFLICT(term) DO UPDATE SET df = max(0, df + ?2)",
-    [ST_TERM_SET] = "INSERT INTO terms(term, df, keyed) VALUES(?1, ?2, ?3) "
+    [ST_TERM_SET] = "INSERT INTO terms(term, df) VALUES(?1, ?2) "
                     "ON CONFLICT(term) DO UPDATE SET df = excluded.df",
     [ST_KEYS_GET] = "SELECT data FROM term_keys WHERE bucket = ?1",
     [ST_KEYS_PUT] = "INSERT OR REPLACE INTO term_keys(bucket, data) VALUES(?1, ?2)",
@@ -189,6 +188,8 @@ static const char *const sql_text[ST__COUNT] = {
                      "publisher, record, sha256, source, yanked FROM ggs_stage_ver",
     [ST_STAGE_DEP] = "INSERT OR REPLACE INTO dependencies(pid, version, dep, range) "
                      "SELECT pid, version, dep, range FROM ggs_stage_dep",
+    [ST_STAGE_FTS] = "INSERT INTO fts(rowid, t) SELECT rank, t FROM ggs_stage_fts",
+    [ST_STAGE_TERMS] = "INSERT INTO terms(term, df, keyed) SELECT term, df, 1 FROM ggs_stage_terms",
 };
 
 int ggs__sqlerr(ggs_catalog *cat, int rc) {
@@ -599,21 +600,47 @@ static int tok_cb(void *p, int tflags, const char *tok, int n, int start, int en
  * other character separates. Most package text is ASCII, and doing it here is several
  * times faster than the general tokenizer. Returns 1 (not done) when the text is not ASCII
  * or has a token too long for the buffer, so the caller uses unicode61 instead. */
+/* 1 when text[0..len) is all ASCII (eight bytes at a time). */
+static int all_ascii(const char *text, size_t len) {
+  size_t i = 0;
+  for (; i + 8 <= len; i += 8) {
+    uint64_t w;
+    memcpy(&w, text + i, 8);
+    if (w & 0x8080808080808080ull) return 0;
+  }
+  for (; i < len; i++)
+    if ((unsigned char)text[i] >= 0x80) return 0;
+  return 1;
+}
+
+/* An ASCII byte as a token character: letters lower-cased, digits as they are, 0 for a
+ * separator (locale-independent, unlike isalnum/tolower). */
+static unsigned char ascii_tokchar(unsigned char c) {
+  unsigned char l = (unsigned char)(c | 0x20);
+  if ((unsigned)(l - 'a') < 26u) return l;
+  return (unsigned)(c - '0') < 10u ? c : 0;
+}
+
 static int tokenize_ascii(const char *text, size_t len,
                           int (*fn)(void *ud, const char *tok, size_t n, size_t start, size_t end),
                           void *ud, int *err) {
-  for (size_t i = 0; i < len; i++)
-    if ((unsigned char)text[i] >= 0x80) return 1;
   char buf[1024];
+  if (!all_ascii(text, len)) return 1;
+  if (len > sizeof(buf)) { /* a token too long for the buffer: unicode61 does it all */
+    for (size_t i = 0, run = 0; i < len; i++)
+      if ((run = ascii_tokchar((unsigned char)text[i]) ? run + 1 : 0) > sizeof(buf)) return 1;
+  }
   size_t i = 0;
   while (i < len) {
-    while (i < len && !isalnum((unsigned char)text[i])) i++;
-    size_t st = i;
-    while (i < len && isalnum((unsigned char)text[i])) i++;
-    if (i == st) break;
-    if (i - st > sizeof(buf)) return 1;
-    for (size_t k = st; k < i; k++) buf[k - st] = (char)tolower((unsigned char)text[k]);
-    int rc = fn(ud, buf, i - st, st, i);
+    while (i < len && !ascii_tokchar((unsigned char)text[i])) i++;
+    size_t st = i, n = 0;
+    unsigned char c;
+    while (i < len && (c = ascii_tokchar((unsigned char)text[i])) != 0) {
+      buf[n++] = (char)c;
+      i++;
+    }
+    if (n == 0) break;
+    int rc = fn(ud, buf, n, st, i);
     if (rc) {
       *err = rc < 0 ? rc : GG_OK;
       return 0;
@@ -943,7 +970,7 @@ static int ftxt_count(ggs_catalog *cat, gg_buf *b) {
   return GG_OK;
 }
 
-static int fts_text(ggs_catalog *cat, const char *const f[6], gg_buf *out) {
+int ggs__fts_text(ggs_catalog *cat, const char *const f[6], gg_buf *out) {
   static const char field[5] = {'n', 'n', 'd', 'g', 'g'};
   gg_buf_reset(out);
   cat->ftoks.n = 0;
@@ -964,7 +991,7 @@ static int fts_text(ggs_catalog *cat, const char *const f[6], gg_buf *out) {
 }
 
 static int fts_op(ggs_catalog *cat, int which, int64_t rank, const char *const f[6]) {
-  int err = fts_text(cat, f, &cat->ftsbuf);
+  int err = ggs__fts_text(cat, f, &cat->ftsbuf);
   if (err) return err;
   sqlite3_stmt *s = ggs__st(cat, which);
   if (s == NULL) return GG_ESTORAGE;
@@ -982,7 +1009,7 @@ static void fts_text_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
     f[i] = (const char *)sqlite3_value_text(argv[i]);
     if (f[i] == NULL) f[i] = "";
   }
-  int err = fts_text(cat, f, &cat->ftsbuf);
+  int err = ggs__fts_text(cat, f, &cat->ftsbuf);
   if (err == GG_ENOMEM)
     sqlite3_result_error_nomem(ctx);
   else if (err)
@@ -1614,15 +1641,31 @@ static int rebuild(ggs_catalog *cat, int do_rerank, int had_docs) {
   return err;
 }
 
+/* Writes a whole staged batch, indexes its documents and counts the vocabulary on the way
+ * (the catalog was empty). */
+static int index_staged(ggs_catalog *cat) {
+  ggs__vocab v;
+  ggs__vocab_init(&v, cat->mem);
+  cat->counting = &v;
+  int err = ggs__stage_flush_indexed(cat);
+  cat->counting = NULL;
+  if (!err) err = ggs__terms_from_vocab(cat, &v, 0);
+  ggs__vocab_free(&v);
+  return err;
+}
+
 int ggs_catalog_commit(ggs_catalog *cat) {
   if (cat == NULL) return GG_EINVAL;
   if (!cat->in_bulk) return GG_ESTATE;
   int err = cat->bulk_failed;
-  if (!err) err = ggs__stage_flush(cat);
+  /* a batch staged whole, in popularity order, is indexed as its rows are written: the
+   * index was empty, so there is nothing to rebuild (and no table to read back) */
+  int direct = !err && cat->stage && ggs__stage_whole(cat) && !cat->need_rerank;
+  if (!err) err = direct ? index_staged(cat) : ggs__stage_flush(cat);
   ggs__stage_end(cat);
   if (!err && cat->name_index_dropped)
     err = ggs__exec(cat, "CREATE INDEX packages_name ON packages(name COLLATE NOCASE)");
-  if (!err)
+  if (!err && !direct)
     err = cat->deferred ? rebuild(cat, cat->need_rerank, cat->bulk_had_docs)
                         : ggs__terms_flush(cat);
   if (!err) err = ggs__terms_keys(cat);

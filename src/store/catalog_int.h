@@ -79,6 +79,8 @@ enum {
   ST_STAGE_DOC,
   ST_STAGE_VER,
   ST_STAGE_DEP,
+  ST_STAGE_FTS,
+  ST_STAGE_TERMS,
   ST__COUNT
 };
 
@@ -123,6 +125,13 @@ typedef struct ggs__ftoks {
   size_t n, cap;
 } ggs__ftoks;
 
+/* A vocabulary term being written: the index token without its field letter. */
+typedef struct ggs__vterm {
+  const char *t;
+  size_t n;
+  int64_t df;
+} ggs__vterm;
+
 /* Write-behind staging of a deferred bulk transaction into an empty catalog
  * (catalog_stage.c). */
 typedef struct ggs__stage ggs__stage;
@@ -166,7 +175,9 @@ struct ggs_catalog {
   char cache_id[GGS_CATALOG_MAX_ID + 1];
   ggs__stage *stage;      /* non-NULL while a bulk transaction stages its rows */
   int64_t stage_last_pid; /* the pid of the last package staged */
-  ggs__stage_aux stage_aux[4];
+  ggs__stage_aux stage_aux[6];
+  const ggs__vterm *vterms; /* the terms ggs_stage_terms reads while they are inserted */
+  size_t nvterms;
   char errmsg[256];
 };
 
@@ -226,6 +237,11 @@ int ggs__stage_begin(ggs_catalog *cat);
 void ggs__stage_end(ggs_catalog *cat);
 int ggs__stage_flush(ggs_catalog *cat);
 int ggs__stage_sync(ggs_catalog *cat);
+/* 1 when nothing was flushed yet: all the batch's rows are staged. */
+int ggs__stage_whole(const ggs_catalog *cat);
+/* Flushes and also indexes the staged documents (INSERT INTO fts from ggs_stage_fts, whose
+ * text is ggs__fts_text's, which counts the vocabulary while cat->counting is set). */
+int ggs__stage_flush_indexed(ggs_catalog *cat);
 /* 1 when the staged rows have grown enough to be flushed before the next package: past
  * ggs__stage_flush_bytes (64 MiB; tests lower it to flush often). */
 extern size_t ggs__stage_flush_bytes;
@@ -239,6 +255,9 @@ int ggs__stage_put_package(ggs_catalog *cat, const ggs_catalog_pkg *p, const ggs
 /* Adds a version to a staged package with catalog.c's rules (same version: no-op, fill in
  * digests, or GG_EEXIST when they differ). GG_ENOTFOUND when the package is not staged. */
 int ggs__stage_put_version(ggs_catalog *cat, const char *id, const ggs_catalog_version *v);
+/* The indexed text of a document f = {id, name, description, tags, keywords, facets}
+ * (catalog.c), NUL-terminated in out. */
+int ggs__fts_text(ggs_catalog *cat, const char *const f[6], gg_buf *out);
 /* Runs one or more SQL statements without results. */
 int ggs__exec(ggs_catalog *cat, const char *sql);
 

@@ -484,16 +484,9 @@ int ggs__terms_keys(ggs_catalog *cat) {
   return err;
 }
 
-/* A vocabulary term: the index token without its field letter (facet tokens whole). */
-typedef struct vterm {
-  const char *t;
-  size_t n;
-  int64_t df;
-} vterm;
-
 /* SQLite's BINARY order, so that `terms` is written in index order. */
 static int vterm_cmp(const void *a, const void *b) {
-  const vterm *x = a, *y = b;
+  const ggs__vterm *x = a, *y = b;
   int c = memcmp(x->t, y->t, x->n < y->n ? x->n : y->n);
   return c ? c : (x->n > y->n) - (x->n < y->n);
 }
@@ -501,7 +494,7 @@ static int vterm_cmp(const void *a, const void *b) {
 /* Writes the document frequencies counted in v into `terms` (the old counts of a catalog that
  * had documents are cleared first: the rebuild counted every document). */
 int ggs__terms_from_vocab(ggs_catalog *cat, ggs__vocab *v, int had_docs) {
-  vterm *ts = gg_malloc(cat->mem, (v->n ? v->n : 1) * sizeof(*ts));
+  ggs__vterm *ts = gg_malloc(cat->mem, (v->n ? v->n : 1) * sizeof(*ts));
   if (ts == NULL) return GG_ENOMEM;
   size_t n = 0;
   for (size_t i = 0; i < v->nrec; i++) {
@@ -513,7 +506,7 @@ int ggs__terms_from_vocab(ggs_catalog *cat, ggs__vocab *v, int had_docs) {
       t++;
       len--;
     }
-    if (len) ts[n++] = (vterm){t, len, r->df};
+    if (len) ts[n++] = (ggs__vterm){t, len, r->df};
   }
   qsort(ts, n, sizeof(*ts), vterm_cmp);
   /* a word in several fields counts once per field (docs/catalog.md) */
@@ -524,29 +517,50 @@ int ggs__terms_from_vocab(ggs_catalog *cat, ggs__vocab *v, int had_docs) {
     else
       ts[m++] = ts[i];
   }
-  int err = had_docs ? ggs__exec(cat, "UPDATE terms SET df = 0 WHERE df <> 0") : GG_OK;
-  /* The new terms of a catalog that was empty are keyed here and now, from memory;
-   * otherwise they are inserted unkeyed and ggs__terms_keys() keys them afterwards, which
-   * leaves the (many) known terms alone. */
+  int err = GG_OK;
   keypool pool = {.mem = cat->mem};
-  for (size_t i = 0; i < m && !err; i++) {
-    sqlite3_stmt *s = ggs__st(cat, ST_TERM_SET);
-    if (s == NULL) {
-      err = GG_ESTORAGE;
-      break;
+  if (!had_docs) {
+    /* a catalog that was empty: every term is new, inserted in one statement in index
+     * order (ggs_stage_terms reads ts), with consecutive tids, and keyed from memory */
+    int64_t base = 0;
+    sqlite3_stmt *s;
+    int rc = sqlite3_prepare_v2(cat->db, "SELECT coalesce(max(tid), 0) FROM terms", -1, &s, NULL);
+    if (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+      base = sqlite3_column_int64(s, 0);
+      rc = SQLITE_OK;
     }
-    sqlite3_bind_text(s, 1, ts[i].t, (int)ts[i].n, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 2, ts[i].df);
-    sqlite3_bind_int(s, 3, had_docs ? 0 : 1);
-    /* an inserted row has a new, higher tid; an updated one leaves it as it was
-     * (RETURNING would tell as well, at ten times the cost of the insert) */
-    int64_t before = sqlite3_last_insert_rowid(cat->db);
-    int rc = sqlite3_step(s);
-    int64_t tid = sqlite3_last_insert_rowid(cat->db);
-    if (rc != SQLITE_DONE) err = ggs__sqlerr(cat, rc);
-    sqlite3_reset(s);
-    if (!err && !had_docs && tid != before && tid > 0 && tid <= UINT32_MAX)
-      err = pool_term(&pool, (uint32_t)tid, ts[i].t, ts[i].n);
+    sqlite3_finalize(s);
+    if (rc != SQLITE_OK) err = ggs__sqlerr(cat, rc);
+    if (!err && (s = ggs__st(cat, ST_STAGE_TERMS)) == NULL) err = GG_ESTORAGE;
+    if (!err) {
+      cat->vterms = ts;
+      cat->nvterms = m;
+      rc = sqlite3_step(s);
+      cat->vterms = NULL;
+      cat->nvterms = 0;
+      if (rc != SQLITE_DONE) err = ggs__sqlerr(cat, rc);
+      sqlite3_reset(s);
+    }
+    if (!err && sqlite3_last_insert_rowid(cat->db) != base + (int64_t)m && m) err = GG_EINTERNAL;
+    for (size_t i = 0; i < m && !err; i++)
+      if (base + 1 + (int64_t)i <= UINT32_MAX)
+        err = pool_term(&pool, (uint32_t)(base + 1 + (int64_t)i), ts[i].t, ts[i].n);
+  } else {
+    /* known terms keep their tids and keys: upserts, and ggs__terms_keys() keys the new
+     * ones afterwards */
+    err = ggs__exec(cat, "UPDATE terms SET df = 0 WHERE df <> 0");
+    for (size_t i = 0; i < m && !err; i++) {
+      sqlite3_stmt *s = ggs__st(cat, ST_TERM_SET);
+      if (s == NULL) {
+        err = GG_ESTORAGE;
+        break;
+      }
+      sqlite3_bind_text(s, 1, ts[i].t, (int)ts[i].n, SQLITE_STATIC);
+      sqlite3_bind_int64(s, 2, ts[i].df);
+      int rc = sqlite3_step(s);
+      if (rc != SQLITE_DONE) err = ggs__sqlerr(cat, rc);
+      sqlite3_reset(s);
+    }
   }
   if (!err) err = pool_write(cat, &pool);
   gg_free(cat->mem, pool.e);

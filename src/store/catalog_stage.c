@@ -350,18 +350,27 @@ int ggs__stage_full(const ggs_catalog *cat) {
   return cat->stage && cat->stage->rows.bytes >= ggs__stage_flush_bytes;
 }
 
+static int flush(ggs_catalog *cat, int indexed);
+
 int ggs__stage_sync(ggs_catalog *cat) {
   int err = ggs__stage_flush(cat);
   if (err && !cat->bulk_failed) cat->bulk_failed = err;
   return err;
 }
 
-int ggs__stage_flush(ggs_catalog *cat) {
+int ggs__stage_whole(const ggs_catalog *cat) { return cat->stage && cat->stage->gen == 1; }
+
+int ggs__stage_flush(ggs_catalog *cat) { return flush(cat, 0); }
+
+int ggs__stage_flush_indexed(ggs_catalog *cat) { return flush(cat, 1); }
+
+static int flush(ggs_catalog *cat, int indexed) {
   ggs__stage *s = cat->stage;
   if (s == NULL || (s->npkg == 0 && s->nver == 0)) return GG_OK;
   int err = GG_OK;
-  static const int which[4] = {ST_STAGE_PKG, ST_STAGE_DOC, ST_STAGE_VER, ST_STAGE_DEP};
-  for (int i = 0; i < 4 && !err; i++) {
+  static const int which[5] = {ST_STAGE_PKG, ST_STAGE_DOC, ST_STAGE_VER, ST_STAGE_DEP,
+                               ST_STAGE_FTS};
+  for (int i = 0; i < (indexed ? 5 : 4) && !err; i++) {
     sqlite3_stmt *st = ggs__st(cat, which[i]);
     if (st == NULL) return GG_ESTORAGE;
     int rc = sqlite3_step(st);
@@ -379,9 +388,9 @@ int ggs__stage_flush(ggs_catalog *cat) {
 
 /* ---- the virtual tables over the staged rows -------------------------------------------- */
 
-enum { V_PKG, V_DOC, V_VER, V_DEP };
+enum { V_PKG, V_DOC, V_VER, V_DEP, V_FTS, V_TERMS };
 
-static const char *const vt_schema[4] = {
+static const char *const vt_schema[] = {
     [V_PKG] = "CREATE TABLE x(pid, id, name, author, category, license, homepage, repository, "
               "documentation, production_ready, rank)",
     [V_DOC] = "CREATE TABLE x(rank, pid, id, name, description, tags, keywords, authors, facets, "
@@ -389,6 +398,8 @@ static const char *const vt_schema[4] = {
     [V_VER] = "CREATE TABLE x(pid, version, cid, size, published, publisher, record, sha256, "
               "source, yanked)",
     [V_DEP] = "CREATE TABLE x(pid, version, dep, range)",
+    [V_FTS] = "CREATE TABLE x(rank, t)",
+    [V_TERMS] = "CREATE TABLE x(term, df)",
 };
 
 typedef struct vtab {
@@ -460,10 +471,12 @@ static int vt_next(sqlite3_vtab_cursor *c) {
 
 static size_t vt_rows(const ggs__stage_aux *a) {
   const ggs__stage *s = a->cat->stage;
+  if (a->kind == V_TERMS) return a->cat->nvterms;
   if (s == NULL) return 0;
   switch (a->kind) {
   case V_PKG:
-  case V_DOC: return s->npkg;
+  case V_DOC:
+  case V_FTS: return s->npkg;
   case V_VER: return s->nver;
   default: return s->ndep;
   }
@@ -535,6 +548,28 @@ static int vt_column(sqlite3_vtab_cursor *c, sqlite3_context *ctx, int col) {
     }
     break;
   }
+  case V_FTS: {
+    const spkg *r = &s->pkg[i];
+    if (col == 0) {
+      sqlite3_result_int64(ctx, r->rank);
+      break;
+    }
+    const char *f[6] = {r->dt[0].p, r->dt[1].p, r->dt[2].p, r->dt[3].p, r->dt[4].p, r->dt[6].p};
+    gg_buf *b = &t->aux->cat->ftsbuf;
+    int err = ggs__fts_text(t->aux->cat, f, b);
+    if (err == GG_ENOMEM) return SQLITE_NOMEM;
+    if (err) return SQLITE_ERROR;
+    sqlite3_result_text(ctx, (const char *)gg_buf_ptr(b), (int)gg_buf_len(b) - 1, SQLITE_TRANSIENT);
+    break;
+  }
+  case V_TERMS: {
+    const ggs__vterm *v = &t->aux->cat->vterms[i];
+    if (col == 0)
+      sqlite3_result_text(ctx, v->t, (int)v->n, SQLITE_STATIC);
+    else
+      sqlite3_result_int64(ctx, v->df);
+    break;
+  }
   default: {
     const sdep *r = &s->dep[i];
     if (col == 0)
@@ -569,9 +604,9 @@ static const sqlite3_module vt_module = {
 };
 
 int ggs__stage_register(ggs_catalog *cat) {
-  static const char *const names[4] = {"ggs_stage_pkg", "ggs_stage_doc", "ggs_stage_ver",
-                                       "ggs_stage_dep"};
-  for (int k = 0; k < 4; k++) {
+  static const char *const names[6] = {"ggs_stage_pkg", "ggs_stage_doc", "ggs_stage_ver",
+                                       "ggs_stage_dep", "ggs_stage_fts", "ggs_stage_terms"};
+  for (int k = 0; k < 6; k++) {
     cat->stage_aux[k].cat = cat;
     cat->stage_aux[k].kind = k;
     int rc = sqlite3_create_module(cat->db, names[k], &vt_module, &cat->stage_aux[k]);

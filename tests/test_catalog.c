@@ -352,9 +352,26 @@ static void test_limits_rejected(void **state) {
   p.n_tags = 0;
   p.id = longid;
   assert_int_equal(ggs_catalog_put_package(f->cat, &p), GG_EINVAL);
+  /* the limit counts bytes: a character that starts inside it and ends past it is over */
+  memcpy(longid + GGS_CATALOG_MAX_ID - 1, "\xc3\xa9", 3);
+  assert_int_equal(strlen(longid), GGS_CATALOG_MAX_ID + 1);
+  assert_int_equal(ggs_catalog_put_package(f->cat, &p), GG_EINVAL);
+  const char *bad_text[] = {"ctl \x01 inside a long run of plain text", "del \x7f also",
+                            "long enough text, then a bad lead byte \xf8\x88\x80\x80",
+                            "text that ends inside a character \xe2\x82"};
+  p.id = "ok.id";
+  for (size_t i = 0; i < 4; i++) {
+    p.description = bad_text[i];
+    assert_int_equal(ggs_catalog_put_package(f->cat, &p), GG_EINVAL);
+  }
+  p.description = "fine: caf\xc3\xa9\n";
+  p.id = longid;
   ggs_catalog_stats st;
   assert_int_equal(ggs_catalog_stats_get(f->cat, &st), GG_OK);
   assert_int_equal(st.packages, 0); /* nothing half-written */
+  longid[GGS_CATALOG_MAX_ID] = '\0'; /* exactly the limit (the last character complete) */
+  longid[GGS_CATALOG_MAX_ID - 1] = 'a';
+  assert_int_equal(ggs_catalog_put_package(f->cat, &p), GG_OK);
   p.id = "ok.id";
   assert_int_equal(ggs_catalog_put_package(f->cat, &p), GG_OK);
   ggs_catalog_version v = {.version = "1.0 .0"};

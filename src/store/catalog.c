@@ -29,6 +29,7 @@
  * one, a put refused for bad input leaves the batch intact, any other failure makes the
  * commit roll everything back (op_begin).
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -672,28 +673,45 @@ int ggs__tokenize(ggs_catalog *cat, const char *text, size_t len, int query,
 
 /* 1 when s is valid UTF-8 of at most max bytes without control characters (tabs and newlines
  * allowed when multiline). */
-static int text_ok(const char *s, size_t max, int multiline) {
-  size_t n = 0;
+/* The length of s when it is valid UTF-8 of at most max bytes without control characters
+ * (tabs and newlines allowed when multiline), else -1. Runs of printable ASCII, nearly all
+ * package text, are checked eight bytes at a time. */
+static ptrdiff_t text_len(const char *s, size_t max, int multiline) {
+  size_t n = strnlen(s, max + 1);
+  if (n > max) return -1;
   const unsigned char *p = (const unsigned char *)s;
-  while (p[n]) {
-    unsigned char c = p[n];
-    if (n >= max) return 0;
+  size_t i = 0;
+  while (i < n) {
+    for (; i + 8 <= n; i += 8) {
+      uint64_t w;
+      memcpy(&w, p + i, 8);
+      const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+      uint64_t del = w ^ (0x7f * ones);
+      /* a byte >= 0x80, < 0x20 or == 0x7f (exact when there is none) */
+      if ((w | ((w - 0x20 * ones) & ~w) | ((del - ones) & ~del)) & high) break;
+    }
+    if (i >= n) break;
+    unsigned char c = p[i];
     if (c < 0x20 || c == 0x7f) {
-      if (!(multiline && (c == '\n' || c == '\t' || c == '\r'))) return 0;
-      n++;
+      if (!(multiline && (c == '\n' || c == '\t' || c == '\r'))) return -1;
+      i++;
       continue;
     }
     if (c < 0x80) {
-      n++;
+      i++;
       continue;
     }
     size_t k = c >= 0xf0 ? 3 : c >= 0xe0 ? 2 : c >= 0xc2 ? 1 : 0;
-    if (k == 0 || c > 0xf4) return 0;
-    for (size_t i = 1; i <= k; i++)
-      if ((p[n + i] & 0xc0) != 0x80) return 0;
-    n += k + 1;
+    if (k == 0 || c > 0xf4 || i + k >= n) return -1;
+    for (size_t j = 1; j <= k; j++)
+      if ((p[i + j] & 0xc0) != 0x80) return -1;
+    i += k + 1;
   }
-  return 1;
+  return (ptrdiff_t)n;
+}
+
+static int text_ok(const char *s, size_t max, int multiline) {
+  return text_len(s, max, multiline) >= 0;
 }
 
 static int opt_ok(const char *s, size_t max, int multiline) {
@@ -708,10 +726,8 @@ static int list_ok(const char *const *l, size_t n) {
 }
 
 static int id_ok(const char *id) {
-  if (id == NULL || id[0] == '\0' || !text_ok(id, GGS_CATALOG_MAX_ID, 0)) return 0;
-  for (const char *p = id; *p; p++)
-    if (*p == ' ') return 0;
-  return 1;
+  ptrdiff_t n = id ? text_len(id, GGS_CATALOG_MAX_ID, 0) : -1;
+  return n > 0 && memchr(id, ' ', (size_t)n) == NULL;
 }
 
 static int pkg_ok(const ggs_catalog_pkg *p) {

@@ -28,6 +28,7 @@
 #include "ggen/err.h"
 #include "ggen/log.h"
 #include "ggen/map.h"
+#include "ggen/rand.h"
 #include "ggen/varint.h"
 #include "host_int.h"
 
@@ -591,6 +592,10 @@ int ggn_gossip_new(ggn_gossip **out, ggn_host *h, const ggn_gossip_settings *st)
       .px_peers = px_peers,
       .mesh_changed = mesh_changed,
   };
+  /* Nodes started together (a process running many, a benchmark) would beat in step: give
+   * each heartbeat its own phase within the interval. */
+  if (gs->rst.heartbeat_interval)
+    gs->rst.heartbeat_initial_delay += gg_rand_below(h->rand, gs->rst.heartbeat_interval);
   int rv = ggp_gossip_new(&gs->core, &rcb, &gs->rst, ggn_host_identity(h), h->rand, gs->mem, gs);
   if (rv != GG_OK) {
     gg_free(gs->mem, gs);

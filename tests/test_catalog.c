@@ -855,6 +855,15 @@ static size_t run_batch(ggs_catalog *cat, size_t expected, int plain, int *codes
       codes[nc++] = ggs_catalog_put_version(cat, "pkg-320", &d);
       codes[nc++] = ggs_catalog_put_version(cat, "nope", &a);
     }
+    if (i == 500) { /* many versions, each put twice (the second time a no-op) */
+      char many[32];
+      for (int k = 0; k < 600; k++) {
+        snprintf(many, sizeof(many), "0.%d.%d", k % 7, k);
+        ggs_catalog_version mv = {.version = many, .sha256 = k % 2 ? "5a" : NULL};
+        codes[nc++] = ggs_catalog_put_version(cat, id, &mv);
+        codes[nc++] = ggs_catalog_put_version(cat, id, &mv);
+      }
+    }
     if (i == 400) {
       codes[nc++] = ggs_catalog_yank(cat, "pkg-399", "1.0.399", 1);
       codes[nc++] = ggs_catalog_set_popularity(cat, "pkg-398", 5000, 3);
@@ -916,7 +925,7 @@ static void describe_all(ggs_catalog *cat, gg_buf *out) {
 static void test_bulk_staged(void **state) {
   fx *f = *state;
   /* the reference: small expected count, so rows are written one by one */
-  int ref[2000], got[2000];
+  int ref[4000], got[4000];
   size_t nref = run_batch(f->cat, 10, 0, ref);
   assert_int_equal(ref[0], GG_OK);
   assert_int_equal(ref[nref - 1], GG_OK);

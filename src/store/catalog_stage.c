@@ -2,7 +2,8 @@
  * Write-behind staging for a deferred bulk transaction into an empty catalog (docs/catalog.md
  * "Ingest"): the rows of new packages, their search documents, versions and dependencies
  * are kept in memory and written with one INSERT ... SELECT per table from virtual tables
- * over the staged arrays (ggs_stage_pkg, _doc, _ver, _dep).
+ * over the staged arrays (ggs_stage_pkg, _doc, _ver, _dep; _fts and _terms index a batch
+ * staged whole and insert its vocabulary, catalog.c index_staged).
  *
  * Why: a prepared INSERT per row cost 8,000-17,000 instructions (statement start, cursors,
  * reset) for rows whose b-tree work is a fraction of that; one statement per table and
@@ -12,7 +13,7 @@
  *   - every package put by the batch is in the id map (ids compared as the packages table's
  *     NOCASE does, sqlite3_stricmp); its rows are staged (gen == the current generation) or
  *     were flushed into the tables (an older generation), never both;
- *   - staged versions of a package are linked from its staged row; a flushed package's
+ *   - a staged version is found by (pid, version) in a hash table; a flushed package's
  *     versions live in the tables only (catalog.c takes the SQL path for it);
  *   - nothing staged is visible to SQL: catalog.c flushes before any other statement reads
  *     or writes those tables within the batch, and at commit;
@@ -87,7 +88,6 @@ typedef struct spkg {
   /* search_doc: id name description tags keywords authors facets */
   sstr dt[7];
   uint64_t downloads, stars;
-  int64_t ver; /* first staged version, -1 = none */
 } spkg;
 
 typedef struct sver {
@@ -98,7 +98,6 @@ typedef struct sver {
   const uint8_t *publisher, *record;
   size_t publisher_len, record_len;
   int yanked;
-  int64_t next; /* the package's next staged version, -1 = none */
 } sver;
 
 typedef struct sdep {
@@ -125,6 +124,8 @@ struct ggs__stage {
   size_t ndep, capdep;
   ment *map;
   size_t nmap, capmap; /* capmap a power of two, at most half full */
+  uint32_t *vmap;      /* staged versions by (pid, version): index + 1, 0 = empty */
+  size_t capvmap;      /* a power of two, at most half full */
   uint32_t gen;
   int64_t last; /* the row of the last package staged (put_version follows), -1 = none */
 };
@@ -222,6 +223,7 @@ void ggs__stage_end(ggs_catalog *cat) {
   gg_free(s->mem, s->ver);
   gg_free(s->mem, s->dep);
   gg_free(s->mem, s->map);
+  gg_free(s->mem, s->vmap);
   gg_free(s->mem, s);
   cat->stage = NULL;
 }
@@ -264,9 +266,7 @@ int ggs__stage_put_package(ggs_catalog *cat, const ggs_catalog_pkg *p, const ggs
     /* a staged package again: new rows in place, same pid, rank and versions */
     spkg *r = &s->pkg[m->row];
     *changed = r->downloads != d->downloads || r->stars != d->stars;
-    int64_t ver = r->ver;
     err = fill_pkg(s, r, p, d);
-    r->ver = ver;
     s->last = m->row;
     return err;
   }
@@ -281,7 +281,6 @@ int ggs__stage_put_package(ggs_catalog *cat, const ggs_catalog_pkg *p, const ggs
   memset(r, 0, sizeof(*r));
   r->pid = pid;
   r->rank = rank;
-  r->ver = -1;
   if ((err = fill_pkg(s, r, p, d)) != GG_OK) return err;
   size_t j = h & (s->capmap - 1);
   while (s->map[j].id) j = (j + 1) & (s->capmap - 1);
@@ -294,6 +293,29 @@ int ggs__stage_put_package(ggs_catalog *cat, const ggs_catalog_pkg *p, const ggs
 /* Two digests conflict only when both are known and differ. */
 static int conflict(sstr a, const char *b) { return a.p && b && strcmp(a.p, b) != 0; }
 
+/* The staged versions are found by (pid, version) in a hash table, not by walking the
+ * package's list: a hostile index may give one package millions of versions. */
+static uint64_t ver_hash(int64_t pid, const char *v) {
+  uint64_t h = 1469598103934665603ull ^ (uint64_t)pid * 0x9e3779b97f4a7c15ull;
+  for (; *v; v++) h = (h ^ (unsigned char)*v) * 1099511628211ull;
+  return h ^ (h >> 31);
+}
+
+static int vmap_grow(ggs__stage *s) {
+  size_t nc = s->capvmap ? 2 * s->capvmap : 4096;
+  uint32_t *nm = gg_calloc(s->mem, nc, sizeof(*nm));
+  if (nm == NULL) return GG_ENOMEM;
+  for (size_t i = 0; i < s->nver; i++) {
+    size_t j = ver_hash(s->ver[i].pid, s->ver[i].version.p) & (nc - 1);
+    while (nm[j]) j = (j + 1) & (nc - 1);
+    nm[j] = (uint32_t)i + 1;
+  }
+  gg_free(s->mem, s->vmap);
+  s->vmap = nm;
+  s->capvmap = nc;
+  return GG_OK;
+}
+
 int ggs__stage_put_version(ggs_catalog *cat, const char *id, const ggs_catalog_version *v) {
   ggs__stage *s = cat->stage;
   spkg *r = NULL;
@@ -304,10 +326,12 @@ int ggs__stage_put_version(ggs_catalog *cat, const char *id, const ggs_catalog_v
     if (m == NULL || m->gen != s->gen) return GG_ENOTFOUND; /* not staged: the SQL path */
     r = &s->pkg[m->row];
   }
-  int err = GG_OK;
-  for (int64_t i = r->ver; i >= 0; i = s->ver[i].next) {
-    sver *x = &s->ver[i];
-    if (strcmp(x->version.p, v->version) != 0) continue;
+  int err = (s->nver + 1) * 2 > s->capvmap ? vmap_grow(s) : GG_OK;
+  if (err) return err;
+  size_t j = ver_hash(r->pid, v->version) & (s->capvmap - 1);
+  for (; s->vmap[j]; j = (j + 1) & (s->capvmap - 1)) {
+    sver *x = &s->ver[s->vmap[j] - 1];
+    if (x->pid != r->pid || strcmp(x->version.p, v->version) != 0) continue;
     /* the same version again: as catalog.c put_version does with stored rows */
     if (conflict(x->cid, v->cid) || conflict(x->sha256, v->sha256)) {
       snprintf(cat->errmsg, sizeof(cat->errmsg), "%s@%s exists with other content", id, v->version);
@@ -329,8 +353,7 @@ int ggs__stage_put_version(ggs_catalog *cat, const char *id, const ggs_catalog_v
               .published = v->published,
               .publisher_len = v->publisher_len,
               .record_len = v->record_len,
-              .yanked = v->yanked ? 1 : 0,
-              .next = r->ver};
+              .yanked = v->yanked ? 1 : 0};
   x->version = sdup(s, v->version, &err);
   x->cid = sdup(s, v->cid, &err);
   x->sha256 = sdup(s, v->sha256, &err);
@@ -341,7 +364,7 @@ int ggs__stage_put_version(ggs_catalog *cat, const char *id, const ggs_catalog_v
     s->dep[s->ndep + i] = (sdep){r->pid, x->version, sdup(s, v->deps[i].id, &err),
                                  sdup(s, v->deps[i].range ? v->deps[i].range : "*", &err)};
   if (err) return err;
-  r->ver = (int64_t)s->nver++;
+  s->vmap[j] = (uint32_t)++s->nver;
   s->ndep += v->n_deps;
   return GG_OK;
 }
@@ -382,6 +405,7 @@ static int flush(ggs_catalog *cat, int indexed) {
   s->gen++;
   s->npkg = s->nver = s->ndep = 0;
   s->last = -1;
+  if (s->vmap) memset(s->vmap, 0, s->capvmap * sizeof(*s->vmap));
   arena_free(s->mem, &s->rows);
   return GG_OK;
 }

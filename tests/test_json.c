@@ -205,6 +205,14 @@ static void test_tokens_and_strings(void **state) {
   assert_int_equal(gg_json_next(&r), GG_JSON_EOF);
   assert_string_equal(key, "k\xc3\xa9y");
   assert_null(gg_json_error(&r, NULL, NULL));
+  /* long plain runs after an escape are moved down whole (eight bytes at a time) */
+  char moved[] = "[\"\\n0123456789abcdefghij\\tABCDEFGHIJKLMNOPQ\\u00e9 end of it all\"]";
+  gg_json_init(&r, moved, strlen(moved));
+  assert_int_equal(gg_json_next(&r), GG_JSON_ARRAY);
+  assert_int_equal(gg_json_next(&r), GG_JSON_STRING);
+  assert_string_equal(r.str, "\n0123456789abcdefghij\tABCDEFGHIJKLMNOPQ\xc3\xa9 end of it all");
+  assert_int_equal(gg_json_next(&r), GG_JSON_END);
+  assert_int_equal(gg_json_next(&r), GG_JSON_EOF);
   /* scalars at the root */
   char s[] = " \"x\" ";
   gg_json_init(&r, s, strlen(s));

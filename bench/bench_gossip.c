@@ -13,8 +13,10 @@
  *             latency (the publish call: sign, encode, queue), propagation to every other node
  *             (delivery time minus the publisher's start, both read from CLOCK_MONOTONIC,
  *             which all workers share) p50/p99/max over all (message, receiver) pairs,
- *             delivery ratio, duplicates per node per message and bytes sent (gossip RPC
- *             bytes, all topics, control included) per node per message;
+ *             delivery ratio, duplicates per node per message, bytes sent (gossip RPC
+ *             bytes, all topics, control included) per node per message, and the CPU time
+ *             one message costs all the workers together (their CPU over the phase minus
+ *             the idle rate measured just before: heartbeats and timers, idle_cpu_%);
  *   announce  K package announcements: a signed release record of about 2 KiB
  *             (include/ggen/release.h) built and signed by the publisher, validated
  *             (decoded, signature verified) by every node before it is delivered or
@@ -233,7 +235,15 @@ static int run_config(bench_report *rep, const opts *o, unsigned n, double delay
     if (t >= 2 && s0.zero_mesh == 0) break; /* every node meshed in both topics */
   }
 
-  /* messages */
+  /* the workers' CPU time while idle (heartbeats, timers) and around the messages: what one
+   * message costs the machine, all nodes together */
+  bh_stats ci, c0, c1;
+  if (bh_stats_get(h, &ci) != 0) goto out;
+  double ti = bh_now_s();
+  sleep_ms(2000);
+  if (bh_stats_get(h, &c0) != 0) goto out;
+  double t0 = bh_now_s();
+  double idle_ms_per_s = (c0.cpu_ms - ci.cpu_ms) / (t0 - ti);
   /* one message at a time: the previous one has spread and every node is idle again (at 1000
    * nodes on two cores a message costs the whole machine a few hundred ms of CPU) */
   double gap = 200 + 6 * delay + n;
@@ -242,6 +252,8 @@ static int run_config(bench_report *rep, const opts *o, unsigned n, double delay
   char size[32];
   snprintf(size, sizeof size, "%u", o->size);
   if (publish_phase(h, n, TOPIC, 0, o->msgs, size, gap, pubs) != 0) goto out;
+  if (bh_stats_get(h, &c1) != 0) goto out;
+  double t1 = bh_now_s();
   sleep_ms(2500); /* stragglers: IHAVE/IWANT at the next heartbeats */
   if (gstats(h, n, &s1) != 0) goto out;
   size_t nl;
@@ -270,6 +282,8 @@ static int run_config(bench_report *rep, const opts *o, unsigned n, double delay
   bench_row_num(row, "B/node/msg", (s1.bytes_out - s0.bytes_out) / ((double)n * o->msgs));
   bench_row_num(row, "iwant", s1.iwant_out - s0.iwant_out);
   bench_row_num(row, "dropped", s1.dropped - s0.dropped);
+  bench_row_num(row, "cpu_ms/msg", (c1.cpu_ms - c0.cpu_ms - idle_ms_per_s * (t1 - t0)) / o->msgs);
+  bench_row_num(row, "idle_cpu_%", idle_ms_per_s / 10);
   double p99 = pct(lat, nl, 99), mx = pct(lat, nl, 100);
   if (n >= 1000 && delay == 25)
     bench_note(rep,

@@ -560,6 +560,7 @@ int bh_stats_get(bh *h, bh_stats *s) {
     if (fds > s->max_fds_worker) s->max_fds_worker = fds;
     s->conns += bh_op_num(&ops[i], "conns", 0);
     s->open += bh_op_num(&ops[i], "open", 0);
+    s->cpu_ms += bh_op_num(&ops[i], "cpu_ms", 0);
     s->rss_kb0 += h->w[i].rss_kb0;
     s->heap0 += h->w[i].heap0;
   }

@@ -116,6 +116,7 @@ typedef struct bh_stats {
   double rss_kb0, heap0; /* at start, before any node */
   double fds, conns, open;
   double max_fds_worker; /* the most descriptors any one worker holds */
+  double cpu_ms;         /* CPU time (user + system) the workers have used so far */
 } bh_stats;
 int bh_stats_get(bh *h, bh_stats *s);
 

@@ -21,8 +21,8 @@
  *   connect IDX PEER MADDR   dials until upgraded                    -> ns=
  *   ping IDX PEER MADDR      one libp2p ping, connecting if needed   -> ns= rtt=
  *   nstats IDX               that node's connections                 -> conns= open= peers=
- *   stats                    the process: nodes, fds, memory         -> nodes= rss_kb= heap=
- *                            fds= conns= open=
+ *   stats                    the process: nodes, fds, memory, CPU    -> nodes= rss_kb= heap=
+ *                            fds= conns= open= cpu_ms=
  *   quit                     closes every node, replies, exits 0
  * A worker whose command stream ends (the coordinator died) closes its nodes and exits 3.
  */

@@ -465,8 +465,12 @@ static void cmd_stats(hw_op *op, int argc, char **argv) {
     open += ggn_host_conn_count_open(n->h);
   }
   struct mallinfo2 mi = mallinfo2();
-  hw_reply_ok(op, "nodes=%zu rss_kb=%zu heap=%zu fds=%zu conns=%zu open=%zu", nodes, rss_kb(),
-              mi.uordblks + mi.hblkhd, count_fds(), conns, open);
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  double cpu_ms = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
+                  (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
+  hw_reply_ok(op, "nodes=%zu rss_kb=%zu heap=%zu fds=%zu conns=%zu open=%zu cpu_ms=%.1f", nodes,
+              rss_kb(), mi.uordblks + mi.hblkhd, count_fds(), conns, open, cpu_ms);
 }
 
 static void stop_all(hw *w) {

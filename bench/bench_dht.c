@@ -7,7 +7,7 @@
  * Per configuration (N, delay), on a fresh network:
  *   rtt      ping on an open connection (a new stream: multistream-select + ping);
  *   conn     a new connection: TCP + Noise + Yamux until upgraded;
- *   build    nodes 1..N-1 join through one of B bootstrap nodes, 8 at a time (each join:
+ *   build    nodes 1..N-1 join through up to 3 of B bootstrap nodes, 8 at a time (each join:
  *            dial, self-lookup, bucket refreshes);
  *   settle   every node refreshes its buckets once more, as the core does every 10 minutes
  *            (a network in its steady state; --no-settle skips it);
@@ -104,10 +104,22 @@ static void first_failure(const char *what, const bh_op *ops, size_t k) {
     }
 }
 
+/* A join through up to 3 distinct random nodes among the first nboot (never itself): a real
+ * node has a list of bootstrap peers, and one of them may be at its connection cap. */
 static int boot_cmd(bh *h, bh_op *op, unsigned node, unsigned nboot) {
-  unsigned b = rnd(nboot);
-  if (b == node) b = (b + 1) % nboot;
-  return bh_op_init(op, node, "bootstrap %u %s/p2p/%s", node, bh_addr(h, b), bh_peer(h, b));
+  unsigned pick[3], np = 0;
+  unsigned want = nboot < 3 ? nboot : 3;
+  for (unsigned tries = 0; np < want && tries < 64; tries++) {
+    unsigned b = rnd(nboot), dup = b == node;
+    for (unsigned j = 0; j < np; j++) dup |= pick[j] == b;
+    if (!dup) pick[np++] = b;
+  }
+  char args[3 * 200] = "";
+  size_t len = 0;
+  for (unsigned j = 0; j < np; j++)
+    len += (size_t)snprintf(args + len, sizeof args - len, " %s/p2p/%s", bh_addr(h, pick[j]),
+                            bh_peer(h, pick[j]));
+  return bh_op_init(op, node, "bootstrap %u%s", node, args);
 }
 
 static void progress(unsigned n, double delay, const char *what) {
@@ -118,7 +130,14 @@ static void progress(unsigned n, double delay, const char *what) {
 static int run_config(bench_report *rep, const opts *o, unsigned n, double delay, ours *our) {
   bh *h;
   unsigned total = n + 2 * o->joins;
-  bh_config cfg = {.nodes = total, .min_workers = o->min_workers, .fds_per_node = o->max_conns + 2};
+  /* Bootstrap nodes get the host's default cap (1024): every newcomer dials them and many
+   * routing tables hold them, and a real network's bootstrap nodes are provisioned for it.
+   * Round-robin puts at most 2 on a worker (nboot <= N/50 < 2 x workers): keep room. */
+  unsigned boot_conns = o->max_conns < 1024 ? 1024 : o->max_conns;
+  bh_config cfg = {.nodes = total,
+                   .min_workers = o->min_workers,
+                   .fds_per_node = o->max_conns + 2,
+                   .reserve_fds = 2 * (boot_conns - o->max_conns)};
   if (bh_new(&h, &cfg) != 0) return -1;
   int rv = -1;
   bh_op *ops = NULL;
@@ -129,13 +148,15 @@ static int run_config(bench_report *rep, const opts *o, unsigned n, double delay
   if (bh_set(h,
              "delay_ms=%g log=error kad=1 kad_alpha=%u eager=%d max_conns=%u high_water=%u "
              "low_water=%u",
-             delay, o->alpha, o->eager, o->max_conns, o->max_conns * 3 / 4,
+             delay, o->alpha, o->eager, boot_conns, boot_conns / 2, boot_conns * 3 / 8) != 0 ||
+      bh_start(h, nboot) != 0 ||
+      bh_set(h, "max_conns=%u high_water=%u low_water=%u", o->max_conns, o->max_conns * 3 / 4,
              o->max_conns / 2) != 0 ||
-      bh_start(h, n) != 0)
+      bh_start(h, n - nboot) != 0)
     goto out;
 
   progress(n, delay, "conn, rtt");
-  /* rtt and conn: node i pings node i+1 (a new connection), then again (open) */
+  /* conn: node i dials node i+1 (a new connection); rtt: then pings it on that connection */
   k = n - 1 < o->ops ? n - 1 : o->ops;
   ops = calloc(k, sizeof(*ops));
   for (unsigned i = 0; i < k; i++)
@@ -151,6 +172,7 @@ static int run_config(bench_report *rep, const opts *o, unsigned n, double delay
   if (bh_run(h, ops, k, o->conc, 120) != 0) goto out;
   row_lat(rep, "rtt", n, delay, ops, k, 0);
   free_ops(ops, k);
+  ops = NULL;
 
   progress(n, delay, "build");
   /* build: the bootstrap nodes join through node 0, the others through a random one */
@@ -167,8 +189,9 @@ static int run_config(bench_report *rep, const opts *o, unsigned n, double delay
   bench_row_num(row, "wall_s", build_s);
   bench_row_num(row, "rt_size", bh_mean_field(ops, k, "rt"));
   free_ops(ops, k);
-  /* settle (--settle): every node refreshes once from its routing table, as the core does
-   * every 10 minutes; without it the early nodes' tables fill through the later joins */
+  ops = NULL;
+  /* settle: every node refreshes once from its routing table, as the core does every 10
+   * minutes; without it (--no-settle) the early nodes' tables fill only through later joins */
   if (o->settle) {
     progress(n, delay, "settle");
     k = n;
@@ -228,6 +251,7 @@ static int run_config(bench_report *rep, const opts *o, unsigned n, double delay
   first_failure("lookup", ops, k);
   row_lat(rep, "lookup", n, delay, ops, k, 1);
   free_ops(ops, k);
+  ops = NULL;
 
   progress(n, delay, "join");
   /* join: new nodes bootstrap into the full network, one at a time; first with the lookup

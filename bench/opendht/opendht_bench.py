@@ -3,8 +3,8 @@
 
 The nodes are spread over worker processes (at most --per-proc, default 250: each DhtRunner
 runs its own threads, and about 300 per process is the practical limit here). Node 0 is the
-bootstrap node; every other node bootstraps through it (through one of the first --boot
-nodes once they exist). After a settle time, K values are put from random nodes and each is
+first bootstrap node; the next --boot - 1 join through it, then every other node joins
+through node 0 and two more of those. After a settle time, K values are put from random nodes and each is
 then read back from another random node with at most C gets in flight, as bench_dht does for
 our nodes. A get's latency is the time to its first value (OpenDHT keeps searching after
 that; the time to the end of the search is reported too).
@@ -189,8 +189,8 @@ def main():
     ports_by_worker = call_all([("start",)] * procs)
     port = [ports_by_worker[g % procs][g // procs] for g in range(n)]
     nboot = min(a.boot, n)
-    # The bootstrap nodes join through node 0; then every node joins through node 0 and one
-    # other bootstrap node, in batches: UDP pings lost in a burst of a thousand joins would
+    # The bootstrap nodes join through node 0; then every node joins through node 0 and two
+    # other bootstrap nodes, in batches: UDP pings lost in a burst of a thousand joins would
     # leave nodes (and the values they store) outside the network.
     first = [[] for _ in range(procs)]
     for g in range(1, nboot):
@@ -202,11 +202,11 @@ def main():
         plan = [[] for _ in range(procs)]
         for g in range(start, min(n, start + batch)):
             plan[g % procs].append((g // procs, port[0]))
-            if nboot > 1:
-                plan[g % procs].append((g // procs, port[1 + rnd.randrange(nboot - 1)]))
+            for b in rnd.sample(range(1, nboot), min(2, nboot - 1)):
+                plan[g % procs].append((g // procs, port[b]))
         call_all([("bootstrap", p) for p in plan])
         time.sleep(0.1)
-    settle = a.settle if a.settle >= 0 else 3.0 + n / 200.0
+    settle = a.settle if a.settle >= 0 else 5.0 + n / 100.0
     time.sleep(settle)
 
     def run(ops):

@@ -635,7 +635,8 @@ int bh_new(bh **out, const bh_config *cfg) {
     fdmax = rl.rlim_max == RLIM_INFINITY ? 1 << 20 : rl.rlim_max;
   unsigned per = h->cfg.nodes_per_worker;
   if (!per) {
-    per = (unsigned)((fdmax > 128 ? fdmax - 128 : 1) / h->cfg.fds_per_node);
+    rlim_t usable = fdmax > 128 + (rlim_t)h->cfg.reserve_fds ? fdmax - 128 - h->cfg.reserve_fds : 1;
+    per = (unsigned)(usable / h->cfg.fds_per_node);
     if (per > 250) per = 250;
     if (per < 1) per = 1;
   }

@@ -39,6 +39,8 @@ typedef struct bh_config {
   unsigned fds_per_node;     /* file descriptors one node may hold (its connection cap + its
                                 listener); 0: 256 */
   unsigned min_workers;      /* 0: 1 */
+  unsigned reserve_fds;      /* descriptors kept free in each worker beyond nodes x
+                                fds_per_node (e.g. for a few nodes with a higher cap) */
   double timeout_s;          /* deadline of internal batches (start, set, stats); 0: 60 */
 } bh_config;
 

@@ -742,6 +742,78 @@ static int cmp_by_dist(const void *x, const void *y) {
 }
 
 /* FIND_NODE answers are exactly the k closest routing-table peers (checked by brute force). */
+/* prepare_peer: while alpha requests are in flight, the next alpha waiting candidates are
+ * announced (closest first, each once), and the next request goes to one of them. */
+typedef struct prep_ctx {
+  gg_peerid sent[64], prepared[64];
+  int nsent, nprepared;
+  uint64_t reqs[64];
+} prep_ctx;
+
+static int pr_send(ggp_kad *k, uint64_t r, const ggp_kad_peerinfo *p, const uint8_t *m, size_t l,
+                   int e, void *ud) {
+  (void)k, (void)m, (void)l, (void)e;
+  prep_ctx *c = ud;
+  c->reqs[c->nsent] = r;
+  c->sent[c->nsent++] = p->id;
+  return 0;
+}
+static void pr_done(ggp_kad *k, uint64_t q, const ggp_kad_result *r, void *ud) {
+  (void)k, (void)q, (void)r, (void)ud;
+}
+static void pr_prepare(ggp_kad *k, const ggp_kad_peerinfo *p, void *ud) {
+  (void)k;
+  prep_ctx *c = ud;
+  assert_true(p->naddrs >= 1);
+  c->prepared[c->nprepared++] = p->id;
+}
+static int pr_has(const gg_peerid *set, int n, const gg_peerid *id) {
+  for (int i = 0; i < n; i++)
+    if (gg_peerid_eq(&set[i], id)) return 1;
+  return 0;
+}
+
+static void test_prepare_peer(void **s) {
+  (void)s;
+  static prep_ctx c;
+  memset(&c, 0, sizeof(c));
+  ggp_kad_callbacks cb = {.send_request = pr_send, .query_done = pr_done,
+                          .prepare_peer = pr_prepare};
+  uint8_t seed[32] = {5};
+  gg_keypair self_kp;
+  gg_keypair_from_seed(&self_kp, seed);
+  gg_peerid self;
+  gg_peerid_from_ed25519(&self, self_kp.pub);
+  gg_rand_seeded r;
+  gg_rand_seeded_init(&r, 5);
+  ggp_kad *k;
+  assert_int_equal(ggp_kad_new(&k, &cb, NULL, &self, &r.r, NULL, &c), GG_OK);
+  const uint8_t addr[8] = {0x04, 127, 0, 0, 1, 0x06, 0x0f, 0xa1};
+  gg_slice a = {addr, 8};
+  gg_ts t = GG_SEC(1000);
+  for (int i = 0; i < 40; i++) {
+    gg_keypair kp;
+    gg_keypair_generate(&kp, &r.r);
+    ggp_kad_peerinfo pi = {{0}, &a, 1};
+    gg_peerid_from_ed25519(&pi.id, kp.pub);
+    ggp_kad_peer_seen(k, &pi, t);
+  }
+  uint8_t key[] = "prepare";
+  assert_int_equal(ggp_kad_find_node(k, key, sizeof key, t, NULL), GG_OK);
+  ggp_kad_handle_expiry(k, t);
+  assert_int_equal(c.nsent, 3);     /* alpha */
+  assert_int_equal(c.nprepared, 3); /* the next alpha */
+  for (int i = 0; i < 3; i++) assert_false(pr_has(c.sent, c.nsent, &c.prepared[i]));
+  /* a request fails: the next request goes to a prepared peer, and one more is prepared */
+  ggp_kad_on_fail(k, c.reqs[0], GG_ETIMEDOUT, t + 1);
+  assert_int_equal(c.nsent, 4);
+  assert_true(pr_has(c.prepared, 3, &c.sent[3]));
+  assert_int_equal(c.nprepared, 4);
+  assert_false(pr_has(c.prepared, 3, &c.prepared[3])); /* each announced once */
+  assert_false(pr_has(c.sent, c.nsent, &c.prepared[3]));
+  ggp_kad_del(k);
+}
+
 static void test_find_node_is_k_closest(void **s) {
   (void)s;
   ggp_kad *k;
@@ -830,6 +902,7 @@ int main(void) {
       cmocka_unit_test(test_caps),
       cmocka_unit_test(test_refresh_keys),
       cmocka_unit_test(test_find_node_is_k_closest),
+      cmocka_unit_test(test_prepare_peer),
       cmocka_unit_test(test_sim_lookups_200),
       cmocka_unit_test(test_sim_churn_and_unresponsive),
       cmocka_unit_test(test_sim_expiry_and_republish),

@@ -140,6 +140,11 @@ typedef struct ggp_kad_callbacks {
   /* Probe whether peer is alive (e.g. libp2p ping); answer with ggp_kad_check_result().
    * Optional: without it, full buckets keep their old entries until they fail requests. */
   void (*check_peer)(ggp_kad *kad, const ggp_kad_peerinfo *peer, void *ud);
+  /* The core will probably ask peer soon: it is one of a lookup's closest candidates waiting
+   * for a free slot among the alpha requests in flight (at most alpha such peers per query at
+   * a time, each announced once). Optional: the glue may connect to it ahead, so that the
+   * request does not pay for connection setup (docs/kad.md "Lookups"). */
+  void (*prepare_peer)(ggp_kad *kad, const ggp_kad_peerinfo *peer, void *ud);
   /* Persistence mirror (all optional). */
   void (*record_stored)(ggp_kad *kad, const ggp_kad_record *rec, void *ud);
   void (*record_removed)(ggp_kad *kad, const uint8_t *key, size_t klen, void *ud);

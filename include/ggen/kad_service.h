@@ -53,6 +53,8 @@ typedef struct ggn_kad_settings {
                                    (0: 10 s, as js) */
   uint32_t max_inbound_streams; /* open inbound kad streams, all peers (0: 1024); more are reset */
   int no_protect;               /* 1: leave routing-table peers' connections to trimming */
+  int no_connect_ahead;         /* 1: do not connect to a lookup's next candidates while
+                                   the requests in flight are answered (prepare_peer) */
 } ggn_kad_settings;
 
 /* A finished query. res and everything it points to are valid during the call only. */

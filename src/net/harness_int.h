@@ -39,7 +39,7 @@ typedef struct hw_settings {
   int eager_select; /* ggn_host_settings.eager_select */
   /* Kademlia (src/net/harness_kad.c) */
   int kad; /* 1: nodes run the kad service */
-  int kad_client, kad_no_protect;
+  int kad_client, kad_no_protect, kad_no_ahead;
   size_t kad_k, kad_alpha; /* 0: the core's defaults */
   gg_ts kad_req_timeout;
   char kad_proto[64]; /* "": the default protocol id */

@@ -50,6 +50,8 @@ int hw_kad_set(hw_settings *st, const char *k, const char *v) {
     st->kad_client = num && u;
   else if (!strcmp(k, "kad_protect"))
     st->kad_no_protect = num && !u;
+  else if (!strcmp(k, "kad_ahead"))
+    st->kad_no_ahead = num && !u;
   else if (!strcmp(k, "kad_timeout_ms"))
     st->kad_req_timeout = (gg_ts)u * GG_MS(1);
   else if (!strcmp(k, "kad_proto")) {
@@ -70,6 +72,7 @@ int hw_kad_attach(hw_node *n, const hw_settings *st) {
       .validators = &v,
       .nvalidators = 1,
       .no_protect = st->kad_no_protect,
+      .no_connect_ahead = st->kad_no_ahead,
   };
   ggp_kad_settings_default(&ks.kad);
   if (st->kad_k) ks.kad.k = st->kad_k;

@@ -77,7 +77,7 @@ struct ggn_kad {
   const gg_mem *mem;
   const ggn_log *log;
   char *proto;
-  int client_mode, protect;
+  int client_mode, protect, no_ahead;
   gg_ts idle_timeout, req_timeout;
   size_t max_msg;
   uint32_t max_in, nin;
@@ -89,7 +89,7 @@ struct ggn_kad {
   gg_map rt;      /* routing-table peer ids (values unused) */
   kst *streams;
   gg_buf reply; /* inbound replies: the core answers synchronously, so one buffer serves all */
-  unsigned outstanding; /* pings and bootstrap dials not yet reported by the host */
+  unsigned outstanding; /* pings, bootstrap and ahead dials not yet reported by the host */
   int core_depth;       /* > 0 while inside a core call (the final free must wait) */
   int closing, timer_closed, freed;
   void (*on_closed)(void *ud);
@@ -413,6 +413,26 @@ static void cb_check(ggp_kad *kad, const ggp_kad_peerinfo *peer, void *ud) {
     return;
   }
   k->outstanding++;
+}
+
+/* ---- connecting ahead ------------------------------------------------------------------------ */
+
+static void ahead_done(ggn_host *h, ggn_conn *c, int err, void *ud) {
+  (void)h, (void)c, (void)err;
+  ggn_kad *k = ud;
+  k->outstanding--;
+  maybe_free(k);
+}
+
+/* A lookup's next candidate (the core asks it once a request in flight is answered): dial it
+ * now, so that the request finds an open connection instead of paying for TCP + Noise too.
+ * A failure here only means the request will dial (and fail) itself. */
+static void cb_prepare(ggp_kad *kad, const ggp_kad_peerinfo *peer, void *ud) {
+  (void)kad;
+  ggn_kad *k = ud;
+  if (k->closing || k->no_ahead || ggn_host_conn_to(k->h, &peer->id)) return;
+  learn_addrs(k, peer);
+  if (ggn_host_connect(k->h, &peer->id, ahead_done, k) == GG_OK) k->outstanding++;
 }
 
 /* ---- queries --------------------------------------------------------------------------------- */
@@ -749,6 +769,7 @@ int ggn_kad_new(ggn_kad **out, ggn_host *h, const ggn_kad_settings *st_in) {
   k->log = ggn_host_log(h);
   k->client_mode = st.client_mode;
   k->protect = !st.no_protect;
+  k->no_ahead = st.no_connect_ahead;
   k->idle_timeout = st.idle_timeout ? st.idle_timeout : DEFAULT_IDLE;
   k->req_timeout = st.kad.request_timeout ? st.kad.request_timeout : GG_SEC(10);
   k->max_msg = st.kad.max_message_size ? st.kad.max_message_size : 128 * 1024;
@@ -767,6 +788,7 @@ int ggn_kad_new(ggn_kad **out, ggn_host *h, const ggn_kad_settings *st_in) {
       .cancel_request = cb_cancel,
       .query_done = cb_done,
       .check_peer = cb_check,
+      .prepare_peer = cb_prepare,
       .record_stored = cb_rec_stored,
       .record_removed = cb_rec_removed,
       .provider_stored = cb_prov_stored,

@@ -128,6 +128,7 @@ typedef struct cand {
   uint8_t dist[32];
   uint8_t state;
   uint8_t depth;
+  uint8_t prepared; /* announced through prepare_peer */
   addrs *addrs;
 } cand;
 
@@ -883,6 +884,7 @@ static void cand_add(ggp_kad *kad, query *q, const gg_peerid *id, const gg_slice
   memcpy(c->dist, d, 32);
   c->state = C_FRESH;
   c->depth = (uint8_t)(depth > 255 ? 255 : depth);
+  c->prepared = 0;
   c->addrs = a;
   q->nc++;
 }
@@ -1054,7 +1056,7 @@ static void query_step(ggp_kad *kad, query *q, gg_ts ts) {
   gg_buf_init(&msg, kad->mem, kad->s.max_message_size);
   int have_msg = 0;
   for (;;) {
-    size_t seen = 0;
+    size_t seen = 0, prepared = 0;
     int pending = 0, sent_fail = 0;
     for (size_t i = 0; i < q->nc && seen < kad->s.k; i++) {
       cand *c = &q->c[i];
@@ -1064,7 +1066,19 @@ static void query_step(ggp_kad *kad, query *q, gg_ts ts) {
         pending = 1;
       } else if (c->state == C_FRESH) {
         pending = 1;
-        if (q->inflight >= kad->s.alpha) continue;
+        if (q->inflight >= kad->s.alpha) {
+          /* The next alpha waiting candidates (closest first) are announced, so the glue can
+           * connect while the requests in flight are answered: the next wave then costs a
+           * round trip, not a connection setup as well. */
+          if (!c->prepared && prepared < kad->s.alpha && kad->cb.prepare_peer) {
+            ggp_kad_peerinfo pi;
+            pinfo(&pi, &c->id, c->addrs);
+            c->prepared = 1;
+            kad->cb.prepare_peer(kad, &pi, kad->ud);
+          }
+          prepared += c->prepared;
+          continue;
+        }
         if (!have_msg) {
           if (build_request(kad, q, 0, &msg) != GG_OK) break;
           have_msg = 1;

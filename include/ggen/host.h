@@ -172,6 +172,9 @@ ggn_conn *ggn_host_conn_to(const ggn_host *h, const gg_peerid *peer);
 /* Connections in any state / upgraded ones. */
 size_t ggn_host_conn_count(const ggn_host *h);
 size_t ggn_host_conn_count_open(const ggn_host *h);
+/* The connection manager's high-water mark (settings.conn_high_water after defaults): a
+ * service that opens optional connections stops doing so there. */
+size_t ggn_host_conn_high_water(const ggn_host *h);
 
 /* Closes c (a GoAway, then the socket once flushed). Its streams end with GG_ECLOSED and
  * on_conn_down reports GG_OK, from the loop. */

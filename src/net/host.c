@@ -942,6 +942,8 @@ uv_loop_t *ggn_host_loop(const ggn_host *h) { return h->loop; }
 size_t ggn_host_conn_count(const ggn_host *h) { return h->nconns; }
 size_t ggn_host_conn_count_open(const ggn_host *h) { return h->nopen; }
 
+size_t ggn_host_conn_high_water(const ggn_host *h) { return h->st.conn_high_water; }
+
 /* ---- connection accessors ------------------------------------------------------------------------- */
 
 void ggn_conn_protect(ggn_conn *c, int protect) { c->protected_ = protect != 0; }

@@ -431,6 +431,9 @@ static void cb_prepare(ggp_kad *kad, const ggp_kad_peerinfo *peer, void *ud) {
   (void)kad;
   ggn_kad *k = ud;
   if (k->closing || k->no_ahead || ggn_host_conn_to(k->h, &peer->id)) return;
+  /* Optional connections stop at the connection manager's high-water mark: beyond it they
+   * would be trimmed, or take the room requests need below the hard cap. */
+  if (ggn_host_conn_count(k->h) >= ggn_host_conn_high_water(k->h)) return;
   learn_addrs(k, peer);
   if (ggn_host_connect(k->h, &peer->id, ahead_done, k) == GG_OK) k->outstanding++;
 }

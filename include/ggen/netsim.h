@@ -1,9 +1,10 @@
 /*
  * Latency injection settings (src/net/tcp.c). The kernel here has no netem, so the host
  * delays delivery of received bytes in user space: a node configured with a one-way delay d
- * sees every byte (and the end of stream, and the completion of its own dials) d later than
- * the kernel delivered it. Two nodes configured with d_a and d_b therefore measure a round
- * trip of about d_a + d_b over loopback.
+ * sees every byte (and the end of stream) d later than the kernel delivered it, and the
+ * completion of its own dials 2d later (the SYN's trip and the SYN-ACK's, as a real TCP
+ * handshake costs a round trip before the dialer may send). Two nodes configured with d_a and
+ * d_b therefore measure a round trip of about d_a + d_b over loopback.
  *
  * The delay of a connection is drawn once when it is created (fixed, uniform in
  * [delay - spread, delay + spread], or normal with mean delay and standard deviation spread,

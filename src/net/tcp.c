@@ -413,10 +413,12 @@ static void connect_cb(uv_connect_t *req, int status) {
   if (status != 0 && s->tcp->log)
     ggn_logf(s->tcp->log, GGN_LOG_DEBUG, "dial failed: %s", uv_strerror(status));
   if (status == 0) sock_setopts(s);
-  /* with latency injection the dialer learns of the connection one delay later (the
-   * SYN-ACK's trip); errors are delayed alike so that they stay in order */
+  /* with latency injection the dialer learns of the connection a round trip later: the SYN's
+   * trip and the SYN-ACK's, both counted with this connection's delay (the listener's accept
+   * is not delayed, and it hears nothing before the dialer's first bytes, which its own delay
+   * holds back in turn); errors are delayed alike so that they stay in order */
   s->connect_err = err;
-  s->connect_at = ggn_now() + s->delay_ns;
+  s->connect_at = ggn_now() + 2 * s->delay_ns;
   if (s->delay_ns == 0) {
     s->connect_at = GG_TS_UNSET;
     s->dialing = 0;

@@ -742,8 +742,9 @@ static int cmp_by_dist(const void *x, const void *y) {
 }
 
 /* FIND_NODE answers are exactly the k closest routing-table peers (checked by brute force). */
-/* prepare_peer: while alpha requests are in flight, the next alpha waiting candidates are
- * announced (closest first, each once), and the next request goes to one of them. */
+/* prepare_peer: while alpha requests are in flight, waiting candidates are announced (closest
+ * first, each once: alpha of them for lookups that may end early, the rest of the k window for
+ * those that must hear from all k), and the next request goes to one of them. */
 typedef struct prep_ctx {
   gg_peerid sent[64], prepared[64];
   int nsent, nprepared;
@@ -773,12 +774,14 @@ static int pr_has(const gg_peerid *set, int n, const gg_peerid *id) {
   return 0;
 }
 
-static void test_prepare_peer(void **s) {
-  (void)s;
-  static prep_ctx c;
-  memset(&c, 0, sizeof(c));
+/* A core with 40 routing-table peers and the given prepare_ahead, callbacks into c. */
+static ggp_kad *prep_core(prep_ctx *c, size_t ahead) {
+  memset(c, 0, sizeof(*c));
   ggp_kad_callbacks cb = {.send_request = pr_send, .query_done = pr_done,
                           .prepare_peer = pr_prepare};
+  ggp_kad_settings st;
+  ggp_kad_settings_default(&st);
+  st.prepare_ahead = ahead;
   uint8_t seed[32] = {5};
   gg_keypair self_kp;
   gg_keypair_from_seed(&self_kp, seed);
@@ -787,19 +790,28 @@ static void test_prepare_peer(void **s) {
   gg_rand_seeded r;
   gg_rand_seeded_init(&r, 5);
   ggp_kad *k;
-  assert_int_equal(ggp_kad_new(&k, &cb, NULL, &self, &r.r, NULL, &c), GG_OK);
+  assert_int_equal(ggp_kad_new(&k, &cb, &st, &self, &r.r, NULL, c), GG_OK);
   const uint8_t addr[8] = {0x04, 127, 0, 0, 1, 0x06, 0x0f, 0xa1};
   gg_slice a = {addr, 8};
-  gg_ts t = GG_SEC(1000);
   for (int i = 0; i < 40; i++) {
     gg_keypair kp;
     gg_keypair_generate(&kp, &r.r);
     ggp_kad_peerinfo pi = {{0}, &a, 1};
     gg_peerid_from_ed25519(&pi.id, kp.pub);
-    ggp_kad_peer_seen(k, &pi, t);
+    ggp_kad_peer_seen(k, &pi, GG_SEC(1000));
   }
+  return k;
+}
+
+static void test_prepare_peer(void **s) {
+  (void)s;
+  static prep_ctx c;
   uint8_t key[] = "prepare";
-  assert_int_equal(ggp_kad_find_node(k, key, sizeof key, t, NULL), GG_OK);
+  gg_ts t = GG_SEC(1000);
+  /* a get may end at its first answer: only the next alpha wait for a dial ahead */
+  ggp_kad *k = prep_core(&c, 0);
+  static const uint8_t pk[] = "/pk/prepare"; /* a namespace the core knows */
+  assert_int_equal(ggp_kad_get_value(k, pk, sizeof pk - 1, 0, t, NULL), GG_OK);
   ggp_kad_handle_expiry(k, t);
   assert_int_equal(c.nsent, 3);     /* alpha */
   assert_int_equal(c.nprepared, 3); /* the next alpha */
@@ -811,6 +823,26 @@ static void test_prepare_peer(void **s) {
   assert_int_equal(c.nprepared, 4);
   assert_false(pr_has(c.prepared, 3, &c.prepared[3])); /* each announced once */
   assert_false(pr_has(c.sent, c.nsent, &c.prepared[3]));
+  ggp_kad_del(k);
+
+  /* FIND_NODE must hear from all k closest: the whole window waiting is announced */
+  k = prep_core(&c, 0);
+  assert_int_equal(ggp_kad_find_node(k, key, sizeof key, t, NULL), GG_OK);
+  ggp_kad_handle_expiry(k, t);
+  assert_int_equal(c.nsent, 3);
+  assert_int_equal(c.nprepared, 17); /* k - alpha */
+  for (int i = 0; i < c.nprepared; i++) {
+    assert_false(pr_has(c.sent, c.nsent, &c.prepared[i]));
+    assert_false(pr_has(c.prepared, i, &c.prepared[i]));
+  }
+  ggp_kad_del(k);
+
+  /* an explicit prepare_ahead caps it */
+  k = prep_core(&c, 5);
+  assert_int_equal(ggp_kad_find_node(k, key, sizeof key, t, NULL), GG_OK);
+  ggp_kad_handle_expiry(k, t);
+  assert_int_equal(c.nsent, 3);
+  assert_int_equal(c.nprepared, 5);
   ggp_kad_del(k);
 }
 

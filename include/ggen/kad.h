@@ -73,6 +73,10 @@ typedef struct ggp_kad_settings {
   size_t replacement_cache;    /* per bucket; default 8 */
   double req_rate;             /* inbound requests per second per peer; default 50 */
   double req_burst;            /* token bucket depth; default 100 */
+  size_t prepare_ahead;        /* waiting candidates a query announces to prepare_peer; 0 (the
+                                  default): k for lookups that must hear from the k closest
+                                  (FIND_NODE, puts, provides, bootstrap), alpha for those that
+                                  may end early (FIND_PEER, GET_VALUE, GET_PROVIDERS) */
 } ggp_kad_settings;
 
 /* Fills s with the defaults above. */

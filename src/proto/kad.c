@@ -1046,6 +1046,12 @@ static int query_satisfied(const query *q) {
   }
 }
 
+/* 1 for the lookups that may end before every one of the k closest has answered. */
+static int query_may_end_early(const query *q) {
+  return q->type == GGP_KAD_Q_GET_VALUE || q->type == GGP_KAD_Q_GET_PROVIDERS ||
+         q->type == GGP_KAD_Q_FIND_PEER;
+}
+
 static void query_step(ggp_kad *kad, query *q, gg_ts ts) {
   if (q->done || q->phase != 0) return;
   if (query_satisfied(q)) {
@@ -1056,7 +1062,8 @@ static void query_step(ggp_kad *kad, query *q, gg_ts ts) {
   gg_buf_init(&msg, kad->mem, kad->s.max_message_size);
   int have_msg = 0;
   for (;;) {
-    size_t seen = 0, prepared = 0;
+    size_t seen = 0, prepared = 0, ahead = kad->s.prepare_ahead;
+    if (!ahead) ahead = query_may_end_early(q) ? kad->s.alpha : kad->s.k;
     int pending = 0, sent_fail = 0;
     for (size_t i = 0; i < q->nc && seen < kad->s.k; i++) {
       cand *c = &q->c[i];
@@ -1067,10 +1074,11 @@ static void query_step(ggp_kad *kad, query *q, gg_ts ts) {
       } else if (c->state == C_FRESH) {
         pending = 1;
         if (q->inflight >= kad->s.alpha) {
-          /* The next alpha waiting candidates (closest first) are announced, so the glue can
-           * connect while the requests in flight are answered: the next wave then costs a
-           * round trip, not a connection setup as well. */
-          if (!c->prepared && prepared < kad->s.alpha && kad->cb.prepare_peer) {
+          /* The next waiting candidates (closest first; alpha of them, or all of the k
+           * window when the lookup must hear from every one anyway) are announced, so the
+           * glue can connect while the requests in flight are answered: the next waves then
+           * cost a round trip, not a connection setup as well. */
+          if (!c->prepared && prepared < ahead && kad->cb.prepare_peer) {
             ggp_kad_peerinfo pi;
             pinfo(&pi, &c->id, c->addrs);
             c->prepared = 1;

@@ -24,8 +24,9 @@
  * latency, next to ours and the ratio. Skipped with a note when python3-opendht is missing.
  *
  *   bench_dht [--quick] [--json FILE] [--nodes N[,N...]] [--delays MS[,MS...]] [--ops K]
- *             [--alpha A] [--eager] [--no-settle] [--max-conns C] [--no-opendht]
- * --alpha: lookup concurrency (default the core's 3); --eager: no optimistic
+ *             [--alpha A] [--ahead P] [--eager] [--no-settle] [--max-conns C] [--no-opendht]
+ * --alpha: lookup concurrency (default the core's 3); --ahead: candidates each lookup dials
+ * ahead (the core's prepare_ahead; default alpha for gets and find-peer, k for the others); --eager: no optimistic
  * multistream-select (every request waits for the protocol answer first, for comparison);
  * --max-conns: each node's connection cap (default 256; trimming from 3/4 of it).
  */
@@ -52,6 +53,7 @@ typedef struct opts {
   unsigned min_workers;
   unsigned max_conns;
   unsigned alpha; /* 0: the core's default (3) */
+  unsigned ahead; /* candidates dialed ahead per lookup; 0: the core's default */
   int eager;      /* 1: no optimistic multistream-select (for comparison) */
   int settle;     /* 1: every node refreshes once after the build (default) */
   int opendht;
@@ -146,9 +148,9 @@ static int run_config(bench_report *rep, const opts *o, unsigned n, double delay
   unsigned nboot = n < 8 ? 1 : n < 100 ? 2 : n / 50; /* bootstrap nodes */
   if (nboot > 20) nboot = 20;
   if (bh_set(h,
-             "delay_ms=%g log=error kad=1 kad_alpha=%u eager=%d max_conns=%u high_water=%u "
-             "low_water=%u",
-             delay, o->alpha, o->eager, boot_conns, boot_conns / 2, boot_conns * 3 / 8) != 0 ||
+             "delay_ms=%g log=error kad=1 kad_alpha=%u kad_prepare_ahead=%u eager=%d "
+             "max_conns=%u high_water=%u low_water=%u",
+             delay, o->alpha, o->ahead, o->eager, boot_conns, boot_conns / 2, boot_conns * 3 / 8) != 0 ||
       bh_start(h, nboot) != 0 ||
       bh_set(h, "max_conns=%u high_water=%u low_water=%u", o->max_conns, o->max_conns * 3 / 4,
              o->max_conns / 2) != 0 ||
@@ -422,6 +424,8 @@ int main(int argc, char **argv) {
       o.ops = (unsigned)atoi(argv[++i]);
     } else if (!strcmp(argv[i], "--alpha") && i + 1 < argc) {
       o.alpha = (unsigned)atoi(argv[++i]);
+    } else if (!strcmp(argv[i], "--ahead") && i + 1 < argc) {
+      o.ahead = (unsigned)atoi(argv[++i]);
     } else if (!strcmp(argv[i], "--no-settle")) {
       o.settle = 0;
     } else if (!strcmp(argv[i], "--eager")) {

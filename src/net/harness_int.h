@@ -40,7 +40,7 @@ typedef struct hw_settings {
   /* Kademlia (src/net/harness_kad.c) */
   int kad; /* 1: nodes run the kad service */
   int kad_client, kad_no_protect, kad_no_ahead;
-  size_t kad_k, kad_alpha; /* 0: the core's defaults */
+  size_t kad_k, kad_alpha, kad_prepare_ahead; /* 0: the core's defaults */
   gg_ts kad_req_timeout;
   char kad_proto[64]; /* "": the default protocol id */
   /* Gossipsub (src/net/harness_gossip.c) */

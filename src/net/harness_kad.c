@@ -46,6 +46,8 @@ int hw_kad_set(hw_settings *st, const char *k, const char *v) {
     st->kad_k = u;
   else if (!strcmp(k, "kad_alpha"))
     st->kad_alpha = u;
+  else if (!strcmp(k, "kad_prepare_ahead"))
+    st->kad_prepare_ahead = u;
   else if (!strcmp(k, "kad_client"))
     st->kad_client = num && u;
   else if (!strcmp(k, "kad_protect"))
@@ -77,6 +79,7 @@ int hw_kad_attach(hw_node *n, const hw_settings *st) {
   ggp_kad_settings_default(&ks.kad);
   if (st->kad_k) ks.kad.k = st->kad_k;
   if (st->kad_alpha) ks.kad.alpha = st->kad_alpha;
+  if (st->kad_prepare_ahead) ks.kad.prepare_ahead = st->kad_prepare_ahead;
   if (st->kad_req_timeout) ks.kad.request_timeout = st->kad_req_timeout;
   return ggn_kad_new(&n->kad, n->h, &ks);
 }

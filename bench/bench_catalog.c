@@ -184,8 +184,15 @@ static double build_bulk(const char *path, ggm_synth *g, size_t n) {
 
 /* ---- main -------------------------------------------------------------------------------------- */
 
+static const bench_usage usage = {
+    "Catalog import, open and search on a synthetic catalog, against the original design's JSON "
+    "scan.",
+    NULL,
+    "Full run: import 10..100,000 packages, search at 1,000, 100,000 and 1,000,000 (minutes).\n"
+    "--quick: import up to 10,000, search at 1,000 and 10,000. Work files under $TMPDIR."};
+
 int main(int argc, char **argv) {
-  bench_report *r = bench_report_new("catalog", argc, argv);
+  bench_report *r = bench_report_new("catalog", &usage, argc, argv);
   int quick = bench_quick(r);
   const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
   char dir[512];

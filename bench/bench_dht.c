@@ -397,10 +397,27 @@ static size_t parse_list(const char *s, double *out, size_t cap) {
   return n;
 }
 
+static const bench_opt cli_opts[] = {
+    {"--nodes", "N[,N...]", "network sizes (default 10,50,100,500,1000; --quick: 16)"},
+    {"--delays", "MS[,MS...]", "one-way delays injected on every node (default 0,25)"},
+    {"--ops", "K", "operations of each kind per configuration (default 200; --quick: 20)"},
+    {"--alpha", "A", "lookup concurrency (default the core's 3)"},
+    {"--eager", NULL, "no optimistic multistream-select (for comparison)"},
+    {"--no-settle", NULL, "skip the bucket refresh of every node after the build"},
+    {"--max-conns", "C", "each node's connection cap (default 256; trimming from 3/4 of it)"},
+    {"--no-opendht", NULL, "skip the OpenDHT baseline"},
+    {0}};
+static const bench_usage usage = {
+    "The Kademlia DHT on N real nodes on loopback (worker processes), with the OpenDHT "
+    "baseline.",
+    cli_opts,
+    "The full run takes tens of minutes. OpenDHT runs through GGEN_PYTHON (default\n"
+    "/usr/bin/python3) and is skipped with a note when python3-opendht is missing."};
+
 int main(int argc, char **argv) {
   int rc = bh_worker_main(argc, argv);
   if (rc >= 0) return rc;
-  bench_report *rep = bench_report_new("dht", argc, argv);
+  bench_report *rep = bench_report_new("dht", &usage, argc, argv);
   opts o = {.ops = 200, .joins = 20, .conc = 8, .max_conns = 256, .opendht = 1, .settle = 1};
   static const unsigned full[] = {10, 50, 100, 500, 1000};
   if (bench_quick(rep)) {

@@ -347,10 +347,23 @@ static size_t parse_list(const char *s, double *out, size_t cap) {
   return n;
 }
 
+static const bench_opt cli_opts[] = {
+    {"--nodes", "N[,N...]", "network sizes (default 5,10,20,50,100,1000; --quick: 10)"},
+    {"--delays", "MS[,MS...]", "one-way delays injected on every node (default 0,25)"},
+    {"--msgs", "M", "messages per configuration (default 20; --quick: 5)"},
+    {"--size", "BYTES", "message size (default 1024, at least 32)"},
+    {0}};
+static const bench_usage usage = {
+    "Gossipsub on N real nodes on loopback (worker processes): propagation latency, "
+    "duplicates, bytes and CPU per message, signed package announcements.",
+    cli_opts,
+    "The full run takes tens of minutes. GG_BENCH_DUMP=FILE appends every message latency\n"
+    "(\"N DELAY MS\" lines) to FILE."};
+
 int main(int argc, char **argv) {
   int rc = bh_worker_main(argc, argv);
   if (rc >= 0) return rc;
-  bench_report *rep = bench_report_new("gossip", argc, argv);
+  bench_report *rep = bench_report_new("gossip", &usage, argc, argv);
   /* at least one worker per core: a worker runs its nodes on one thread */
   long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
   opts o = {.msgs = 20, .records = 5, .size = 1024, .min_workers = ncpu > 1 ? (unsigned)ncpu : 1};

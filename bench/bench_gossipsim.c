@@ -74,8 +74,13 @@ static int one(bench_report *rep, const run *cfg, size_t msgs) {
   return 0;
 }
 
+static const bench_usage usage = {
+    "Gossipsub propagation in the discrete-event simulator (50 to 5000 real routers).", NULL,
+    "Full run: 50, 100, 1000 and 5000 nodes, 50 messages each; --quick: up to 1000 nodes, 5 "
+    "messages."};
+
 int main(int argc, char **argv) {
-  bench_report *rep = bench_report_new("gossipsim", argc, argv);
+  bench_report *rep = bench_report_new("gossipsim", &usage, argc, argv);
   int quick = bench_quick(rep);
   const run runs[] = {
       {50, 0, 0},   {50, 25, 0},   {100, 0, 0},    {100, 25, 0},

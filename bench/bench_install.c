@@ -603,8 +603,15 @@ static void bench_concurrency(bench_report *r) {
   ggm_synth_del(synth);
 }
 
+static const bench_usage usage = {
+    "Install, unpacked-cache and concurrent-process figures of the marketplace (ggm_install_run "
+    "and the ggen CLI).",
+    NULL,
+    "Work files under $TMPDIR; the ggen binary is GGEN_BIN or the one next to this program\n"
+    "(cli rows are skipped without it). --quick: 1,000-package catalog instead of 20,000."};
+
 int main(int argc, char **argv) {
-  bench_report *r = bench_report_new("install", argc, argv);
+  bench_report *r = bench_report_new("install", &usage, argc, argv);
   quick = bench_quick(r);
   synth_n = quick ? 1000 : 20000;
   const char *tmp = getenv("TMPDIR");

@@ -127,8 +127,15 @@ static void run(bench_report *rep, size_t n, gg_ts latency, gg_ts setup, size_t 
   ggsim_kad_del(sim);
 }
 
+static const bench_opt cli_opts[] = {
+    {"--nodes", "N[,N...]", "network sizes (default 1000,10000,100000; --quick: 200)"}, {0}};
+static const bench_usage usage = {
+    "Kademlia at scale in the discrete-event simulator: N real cores on a virtual network.",
+    cli_opts,
+    "Latencies are virtual; wall time and memory are real. The 100,000-node run is long."};
+
 int main(int argc, char **argv) {
-  bench_report *rep = bench_report_new("kadsim", argc, argv);
+  bench_report *rep = bench_report_new("kadsim", &usage, argc, argv);
   size_t sizes[16], ns = 0;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--nodes") && i + 1 < argc) {

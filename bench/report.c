@@ -1,8 +1,10 @@
 /*
- * Benchmark report printer (bench/report.h): table + JSON via jansson.
+ * Benchmark report printer (bench/report.h): command-line check and usage, table + JSON via
+ * jansson.
  */
 #include "report.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <math.h>
 #include <sodium.h>
@@ -29,7 +31,83 @@ struct bench_report {
   json_t *notes;
 };
 
-bench_report *bench_report_new(const char *name, int argc, char **argv) {
+/* The options every benchmark has (parsed here). */
+static const bench_opt common_opts[] = {
+    {"--quick", NULL, "the small configuration (CI); also when GGEN_BENCH_QUICK is set"},
+    {"--json", "FILE", "write the JSON report to FILE (default: print it after the table)"},
+    {"-h, --help", NULL, "print this help and exit"},
+    {0}};
+
+static size_t opt_width(const bench_opt *o) {
+  return strlen(o->name) + (o->arg ? 1 + strlen(o->arg) : 0);
+}
+
+static void print_opts(const bench_opt *opts, size_t col) {
+  for (const bench_opt *o = opts; o && o->name; o++) {
+    printf("  %s%s%s", o->name, o->arg ? " " : "", o->arg ? o->arg : "");
+    size_t w = opt_width(o);
+    /* a name too long for the column gets its help on the next line */
+    if (w + 2 > col)
+      printf("\n%*s", (int)(col + 2), "");
+    else
+      printf("%*s", (int)(col - w), "");
+    printf("%s\n", o->help ? o->help : "");
+  }
+}
+
+static void usage_print(const char *name, const bench_usage *u) {
+  size_t col = 0;
+  for (const bench_opt *o = common_opts; o->name; o++)
+    if (opt_width(o) > col) col = opt_width(o);
+  for (const bench_opt *o = u ? u->opts : NULL; o && o->name; o++)
+    if (opt_width(o) > col && opt_width(o) <= 24) col = opt_width(o);
+  col += 2;
+  printf("usage: bench_%s [options]\n", name);
+  if (u && u->purpose) printf("%s\n", u->purpose);
+  printf("\noptions:\n");
+  print_opts(common_opts, col);
+  if (u) print_opts(u->opts, col);
+  if (u && u->more) printf("\n%s\n", u->more);
+}
+
+/* A bad command line: said on stderr, exit 2 before anything runs. */
+static void usage_fail(const char *name, const char *fmt, const char *what) {
+  fprintf(stderr, "bench_%s: ", name);
+  fprintf(stderr, fmt, what);
+  fprintf(stderr, "\nTry 'bench_%s --help' for the options.\n", name);
+  exit(2);
+}
+
+static const bench_opt *opt_find(const bench_opt *opts, const char *a) {
+  for (const bench_opt *o = opts; o && o->name; o++)
+    if (!strcmp(o->name, a)) return o;
+  return NULL;
+}
+
+bench_report *bench_report_new(const char *name, const bench_usage *usage, int argc, char **argv) {
+  const char *json_path = NULL;
+  int quick = 0;
+  /* the whole command line is checked first: an unknown option must not fall through to the
+   * full configuration, which can run for half an hour */
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+      usage_print(name, usage);
+      exit(0);
+    }
+    const bench_opt *o = opt_find(common_opts, a);
+    if (!o) o = opt_find(usage ? usage->opts : NULL, a);
+    if (!o) usage_fail(name, a[0] == '-' ? "unknown option '%s'" : "unexpected argument '%s'", a);
+    if (!o->arg) {
+      if (!strcmp(a, "--quick")) quick = 1;
+      continue;
+    }
+    /* "--json --quick" is a forgotten argument, not a file named --quick */
+    if (i + 1 >= argc || !strncmp(argv[i + 1], "--", 2))
+      usage_fail(name, "option '%s' needs an argument", a);
+    if (!strcmp(a, "--json")) json_path = argv[i + 1];
+    i++;
+  }
   /* every benchmark starts here: libsodium initialised first, as it asks (without it its
    * portable ChaCha20, 3x slower here, would be measured) */
   if (sodium_init() < 0) {
@@ -39,11 +117,8 @@ bench_report *bench_report_new(const char *name, int argc, char **argv) {
   bench_report *r = calloc(1, sizeof(*r));
   r->name = strdup(name);
   r->notes = json_array();
-  for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--json") && i + 1 < argc) r->json_path = argv[++i];
-    else if (!strcmp(argv[i], "--quick")) r->quick = 1;
-  }
-  if (getenv("GGEN_BENCH_QUICK")) r->quick = 1;
+  r->json_path = json_path;
+  r->quick = quick || getenv("GGEN_BENCH_QUICK") != NULL;
   return r;
 }
 
@@ -171,6 +246,8 @@ int bench_report_finish(bench_report *r) {
     if (f) {
       fprintf(f, "%s\n", s);
       fclose(f);
+    } else {
+      fprintf(stderr, "bench_%s: cannot write %s: %s\n", r->name, r->json_path, strerror(errno));
     }
   } else {
     printf("%s\n", s);

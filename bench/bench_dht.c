@@ -402,6 +402,8 @@ static const bench_opt cli_opts[] = {
     {"--delays", "MS[,MS...]", "one-way delays injected on every node (default 0,25)"},
     {"--ops", "K", "operations of each kind per configuration (default 200; --quick: 20)"},
     {"--alpha", "A", "lookup concurrency (default the core's 3)"},
+    {"--ahead", "P",
+     "candidates each lookup dials ahead (default alpha for gets and find-peer, k for others)"},
     {"--eager", NULL, "no optimistic multistream-select (for comparison)"},
     {"--no-settle", NULL, "skip the bucket refresh of every node after the build"},
     {"--max-conns", "C", "each node's connection cap (default 256; trimming from 3/4 of it)"},

@@ -7,6 +7,7 @@
 # instead of benchmarking.
 set -euo pipefail
 BIN=${GGEN_BINARY_DIR:?GGEN_BINARY_DIR must point to the build directory}
+SRC=${GGEN_SOURCE_DIR:?GGEN_SOURCE_DIR must point to the source tree}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
@@ -45,6 +46,13 @@ for b in "$BIN"/bench_*; do
     [ "$rc" = 2 ] && grep -q "unknown option '--bogus-after'" "$tmp/err" ||
       fail "$name: documented option $o not accepted (exit $rc: $(head -1 "$tmp/err"))"
   done
+  # every option a bench's argv loop reads is declared (else bench_report_new refuses it)
+  src="$SRC/bench/$name.c"
+  if [ -f "$src" ]; then
+    for o in $(grep -o 'strcmp(argv\[[a-z]*\], "--[a-z-]*")' "$src" | grep -o -- '--[a-z-]*' | sort -u); do
+      grep -q -- "^  $o\b" "$tmp/usage" || fail "$name reads $o but does not declare it in its bench_usage"
+    done
+  fi
   for bad in "--bogus" "--quick --bogus" "--quik" "-x" "stray" "--json"; do
     # shellcheck disable=SC2086
     run "$b" $bad

@@ -28,6 +28,7 @@
  * --alpha: lookup concurrency (default the core's 3); --ahead: candidates each lookup dials
  * ahead (the core's prepare_ahead; default alpha for gets and find-peer, k for the others); --eager: no optimistic
  * multistream-select (every request waits for the protocol answer first, for comparison);
+ * GG_BENCH_DUMP=FILE appends every put, get and lookup reply (latency, rounds, requests) to FILE.
  * --max-conns: each node's connection cap (default 256; trimming from 3/4 of it).
  */
 #include <jansson.h>
@@ -104,6 +105,19 @@ static void first_failure(const char *what, const bh_op *ops, size_t k) {
       fprintf(stderr, "bench_dht: %s: e.g. '%.80s' -> %s\n", what, ops[i].line, ops[i].fields);
       return;
     }
+}
+
+/* GG_BENCH_DUMP=FILE: appends every operation's reply ("KIND N DELAY ok|err FIELDS" lines),
+ * to look at the tail behind a p99. */
+static void dump_ops(const char *what, unsigned n, double delay, const bh_op *ops, size_t k) {
+  const char *path = getenv("GG_BENCH_DUMP");
+  FILE *f = path && *path ? fopen(path, "a") : NULL;
+  if (!f) return;
+  for (size_t i = 0; i < k; i++)
+    if (ops[i].done)
+      fprintf(f, "%s %u %g %s %s\n", what, n, delay, ops[i].ok ? "ok" : "err",
+              ops[i].fields ? ops[i].fields : "");
+  fclose(f);
 }
 
 /* A join through up to 3 distinct random nodes among the first nboot (never itself): a real
@@ -222,6 +236,7 @@ static int run_config(bench_report *rep, const opts *o, unsigned n, double delay
     goto out;
   }
   first_failure("put", ops, k);
+  dump_ops("put", n, delay, ops, k);
   row = row_lat(rep, "put", n, delay, ops, k, 1);
   bench_row_num(row, "stored", bh_mean_field(ops, k, "stored"));
   for (unsigned i = 0; i < k; i++) {
@@ -233,6 +248,7 @@ static int run_config(bench_report *rep, const opts *o, unsigned n, double delay
   free(writer);
   if (bh_run(h, ops, k, o->conc, 60 + k * 2.0) != 0) goto out;
   first_failure("get", ops, k);
+  dump_ops("get", n, delay, ops, k);
   row_lat(rep, "get", n, delay, ops, k, 1);
   if (delay == 0) {
     bh_summary s;
@@ -251,6 +267,7 @@ static int run_config(bench_report *rep, const opts *o, unsigned n, double delay
   }
   if (bh_run(h, ops, k, o->conc, 60 + k * 2.0) != 0) goto out;
   first_failure("lookup", ops, k);
+  dump_ops("lookup", n, delay, ops, k);
   row_lat(rep, "lookup", n, delay, ops, k, 1);
   free_ops(ops, k);
   ops = NULL;
@@ -414,7 +431,8 @@ static const bench_usage usage = {
     "baseline.",
     cli_opts,
     "The full run takes tens of minutes. OpenDHT runs through GGEN_PYTHON (default\n"
-    "/usr/bin/python3) and is skipped with a note when python3-opendht is missing."};
+    "/usr/bin/python3) and is skipped with a note when python3-opendht is missing.\n"
+    "GG_BENCH_DUMP=FILE appends every put, get and lookup reply (latency, rounds, requests)."};
 
 int main(int argc, char **argv) {
   int rc = bh_worker_main(argc, argv);

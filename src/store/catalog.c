@@ -66,6 +66,16 @@ void *ggs__arena_alloc(ggs__arena *a, size_t n) {
   return p;
 }
 
+uint64_t ggs__id_hash(const char *s) {
+  uint64_t h = 1469598103934665603ull;
+  for (; *s; s++) {
+    unsigned char c = (unsigned char)*s;
+    if (c >= 'A' && c <= 'Z') c = (unsigned char)(c + 32);
+    h = (h ^ c) * 1099511628211ull;
+  }
+  return h ^ (h >> 31);
+}
+
 char *ggs__arena_strndup(ggs__arena *a, const char *s, size_t n) {
   char *p = ggs__arena_alloc(a, n + 1);
   if (p == NULL) return NULL;

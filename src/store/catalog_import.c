@@ -394,18 +394,6 @@ static int document(reader *r) {
 
 /* ---- putting ------------------------------------------------------------------------------ */
 
-/* FNV-1a of the ASCII-lower-cased id: ids are compared case-insensitively as the packages
- * table's NOCASE collation does (sqlite3_stricmp: ASCII letters only). */
-static uint64_t id_hash(const char *s) {
-  uint64_t h = 1469598103934665603ull;
-  for (; *s; s++) {
-    unsigned char c = (unsigned char)*s;
-    if (c >= 'A' && c <= 'Z') c = (unsigned char)(c + 32);
-    h = (h ^ c) * 1099511628211ull;
-  }
-  return h;
-}
-
 /* Marks every entry whose id comes again later in the file (the later one wins, as a JSON
  * object's repeated key does), so a batch never updates a package it has just added. */
 static int dedupe(const gg_mem *mem, ientry *es, size_t n, size_t *skipped) {
@@ -415,7 +403,7 @@ static int dedupe(const gg_mem *mem, ientry *es, size_t n, size_t *skipped) {
   uint32_t *slot = gg_calloc(mem, cap, sizeof(*slot)); /* entry index + 1 */
   if (slot == NULL) return GG_ENOMEM;
   for (size_t i = 0; i < n; i++) {
-    for (size_t h = id_hash(es[i].id) & (cap - 1);; h = (h + 1) & (cap - 1)) {
+    for (size_t h = ggs__id_hash(es[i].id) & (cap - 1);; h = (h + 1) & (cap - 1)) {
       uint32_t s = slot[h];
       if (s != 0 && sqlite3_stricmp(es[s - 1].id, es[i].id) != 0) continue;
       if (s != 0) {

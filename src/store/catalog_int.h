@@ -24,6 +24,10 @@ typedef struct ggs__arena {
 } ggs__arena;
 
 void *ggs__arena_alloc(ggs__arena *a, size_t n); /* 8-byte aligned, zeroed; NULL on no memory */
+/* Hash of a package id for in-memory tables: FNV-1a of the ASCII-lower-cased id (ids compare
+ * case-insensitively, as the packages table's NOCASE collation: ASCII letters only), with the
+ * high bits folded in for tables indexed by the low bits. */
+uint64_t ggs__id_hash(const char *s);
 char *ggs__arena_strndup(ggs__arena *a, const char *s, size_t n);
 char *ggs__arena_strdup(ggs__arena *a, const char *s); /* NULL stays NULL (no error) */
 void ggs__arena_free(ggs__arena *a);

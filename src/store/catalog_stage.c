@@ -130,16 +130,6 @@ struct ggs__stage {
   int64_t last; /* the row of the last package staged (put_version follows), -1 = none */
 };
 
-static uint64_t id_hash(const char *s) {
-  uint64_t h = 1469598103934665603ull;
-  for (; *s; s++) {
-    unsigned char c = (unsigned char)*s;
-    if (c >= 'A' && c <= 'Z') c = (unsigned char)(c + 32);
-    h = (h ^ c) * 1099511628211ull;
-  }
-  return h ^ (h >> 31);
-}
-
 static int grow(const gg_mem *mem, void **p, size_t *cap, size_t n, size_t size) {
   if (n < *cap) return GG_OK;
   size_t nc = *cap ? 2 * *cap : 1024;
@@ -256,7 +246,7 @@ static int fill_pkg(ggs__stage *s, spkg *r, const ggs_catalog_pkg *p, const ggs_
 int ggs__stage_put_package(ggs_catalog *cat, const ggs_catalog_pkg *p, const ggs__stage_doc *d,
                            int64_t pid, int64_t rank, int64_t *out_pid, int *changed) {
   ggs__stage *s = cat->stage;
-  uint64_t h = id_hash(p->id);
+  uint64_t h = ggs__id_hash(p->id);
   ment *m = map_find(s, p->id, h);
   int err = GG_OK;
   *changed = 0;
@@ -322,7 +312,7 @@ int ggs__stage_put_version(ggs_catalog *cat, const char *id, const ggs_catalog_v
   if (s->last >= 0 && sqlite3_stricmp(s->pkg[s->last].pt[0].p, id) == 0) {
     r = &s->pkg[s->last]; /* the package just put, as in an import */
   } else {
-    ment *m = map_find(s, id, id_hash(id));
+    ment *m = map_find(s, id, ggs__id_hash(id));
     if (m == NULL || m->gen != s->gen) return GG_ENOTFOUND; /* not staged: the SQL path */
     r = &s->pkg[m->row];
   }

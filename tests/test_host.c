@@ -590,6 +590,47 @@ static void test_limits_and_trimming(void **state) {
   ht_close_nodes(&loop, n, 8);
 }
 
+/* A dial at max_conns closes the oldest idle unprotected connection instead of failing; with
+ * every connection protected (or busy) it fails with GG_ELIMIT. */
+static void test_dial_makes_room(void **state) {
+  (void)state;
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  ht_node n[6];
+  ggn_host_settings st = ht_base_settings();
+  st.max_conns = 3;
+  st.conn_high_water = 3;
+  st.conn_low_water = 2;
+  st.trim_grace = 1; /* 1 ns: no grace */
+  ht_node_start(&n[0], &loop, &st, 41);
+  for (int i = 1; i < 6; i++) ht_node_start(&n[i], &loop, NULL, 41 + (uint64_t)i);
+  for (int i = 1; i <= 3; i++) ht_connect_nodes(&loop, &n[0], &n[i]);
+  assert_int_equal(ggn_host_conn_count(n[0].h), 3);
+  ggn_host_closes cl0;
+  ggn_host_get_closes(n[0].h, &cl0);
+  /* the fourth dial goes through; the oldest (to node 1) made room */
+  ht_connect_nodes(&loop, &n[0], &n[4]);
+  HT_RUN_UNTIL(&loop, ggn_host_conn_count(n[0].h) == 3, 3000);
+  assert_int_equal(ggn_host_conn_count(n[0].h), 3);
+  assert_null(ggn_host_conn_to(n[0].h, ggn_host_peer_id(n[1].h)));
+  assert_non_null(ggn_host_conn_to(n[0].h, ggn_host_peer_id(n[4].h)));
+  ggn_host_closes cl;
+  ggn_host_get_closes(n[0].h, &cl);
+  assert_int_equal(cl.trimmed, cl0.trimmed + 1);
+  assert_int_equal(cl.local, cl0.local);
+  /* all protected: the next dial fails */
+  for (int i = 2; i <= 4; i++)
+    ggn_conn_protect(ggn_host_conn_to(n[0].h, ggn_host_peer_id(n[i].h)), 1);
+  gg_maddr ma;
+  ht_addr_with_peer(&n[5], &ma);
+  ht_dial_res r = {0};
+  assert_int_equal(ggn_host_dial(n[0].h, &ma, ht_dial_cb, &r), GG_OK);
+  HT_RUN_UNTIL(&loop, r.done, 5000);
+  assert_int_equal(r.err, GG_ELIMIT);
+  assert_int_equal(ggn_host_conn_count(n[0].h), 3);
+  ht_close_nodes(&loop, n, 6);
+}
+
 static void test_pending_handshake_limit(void **state) {
   (void)state;
   uv_loop_t loop;
@@ -957,6 +998,7 @@ int main(void) {
       cmocka_unit_test(test_bad_input_closes_only_that_connection),
       cmocka_unit_test(test_yamux_garbage),
       cmocka_unit_test(test_limits_and_trimming),
+      cmocka_unit_test(test_dial_makes_room),
       cmocka_unit_test(test_pending_handshake_limit),
       cmocka_unit_test(test_stream_limit),
       cmocka_unit_test(test_optimistic_select),

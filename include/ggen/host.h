@@ -172,6 +172,14 @@ ggn_conn *ggn_host_conn_to(const ggn_host *h, const gg_peerid *peer);
 /* Connections in any state / upgraded ones. */
 size_t ggn_host_conn_count(const ggn_host *h);
 size_t ggn_host_conn_count_open(const ggn_host *h);
+/* Upgraded connections that ended, by cause, since the host started: closed by this host
+ * (trimmed: by the connection manager; local: by a service or the application), by the peer
+ * (a GoAway or the socket's end), or on an error (timeouts, keepalive, protocol errors). */
+typedef struct ggn_host_closes {
+  uint64_t trimmed, local, peer, error;
+} ggn_host_closes;
+void ggn_host_get_closes(const ggn_host *h, ggn_host_closes *out);
+
 /* The connection manager's high-water mark (settings.conn_high_water after defaults): a
  * service that opens optional connections stops doing so there. */
 size_t ggn_host_conn_high_water(const ggn_host *h);

@@ -134,6 +134,11 @@ void ggn_conn_fail(ggn_conn *c, int err, const char *stage) {
   c->state = C_CLOSING;
   c->close_err = err;
   c->close_stage = stage;
+  if (was_open) {
+    if (err == GG_OK) h->closes.local++; /* host_trim moves its own to trimmed */
+    else if (err == GG_ECLOSED) h->closes.peer++;
+    else h->closes.error++;
+  }
   if (c->pending_hs) {
     c->pending_hs = 0;
     h->npending_in--;

@@ -4,7 +4,9 @@
  *
  * Connection manager:
  *  - max_conns caps connections in any state: inbound ones over it are accepted and closed at
- *    once (logged), dials over it fail with GG_ELIMIT;
+ *    once (logged); a dial over it first closes the oldest upgraded connection that trimming
+ *    could close and that has no application stream (our own work goes before idle
+ *    connections), else fails with GG_ELIMIT;
  *  - max_pending_handshakes caps inbound connections still upgrading, so a flood of silent
  *    sockets cannot hold many; each of them is dropped at handshake_timeout anyway;
  *  - when more than conn_high_water connections are upgraded, the oldest ones beyond
@@ -319,6 +321,8 @@ static void host_trim(ggn_host *h) {
       if (c->state != C_OPEN || c->protected_ || now - c->upgraded < h->st.trim_grace) continue;
       if (pass == 0 && c->nuser_streams > 0) continue;
       ggn_conn_fail(c, GG_OK, "trimming (above the high-water mark)");
+      h->closes.local--;
+      h->closes.trimmed++;
       excess--;
     }
   }
@@ -407,11 +411,28 @@ void ggn_host_conn_freed(ggn_conn *c) {
 
 /* ---- dialing ------------------------------------------------------------------------------------ */
 
+/* At max_conns: closes the oldest open, unprotected connection past trim_grace without
+ * application streams, so that a dial can go ahead (the cap is exceeded by one until its
+ * socket is gone). 1 when one was closed. */
+static int host_make_room(ggn_host *h) {
+  gg_ts now = ggn_now();
+  for (ggn_conn *c = h->conns; c; c = c->next) {
+    if (c->state != C_OPEN || c->protected_ || c->nuser_streams > 0 ||
+        now - c->upgraded < h->st.trim_grace)
+      continue;
+    ggn_conn_fail(c, GG_OK, "trimming (room for a dial at max_conns)");
+    h->closes.local--;
+    h->closes.trimmed++;
+    return 1;
+  }
+  return 0;
+}
+
 static void conn_dial(ggn_host *h, const struct sockaddr *sa, const gg_peerid *expect,
                       ggn_dialreq *w, ggn_dialjob *job) {
   int err = GG_OK;
   if (h->closing) err = GG_ECANCELED;
-  else if (h->nconns >= h->st.max_conns) err = GG_ELIMIT;
+  else if (h->nconns >= h->st.max_conns && !host_make_room(h)) err = GG_ELIMIT;
   ggn_conn *c = err ? NULL : conn_alloc(h, 1);
   if (!c && !err) err = GG_ENOMEM;
   if (err) {
@@ -943,6 +964,8 @@ size_t ggn_host_conn_count(const ggn_host *h) { return h->nconns; }
 size_t ggn_host_conn_count_open(const ggn_host *h) { return h->nopen; }
 
 size_t ggn_host_conn_high_water(const ggn_host *h) { return h->st.conn_high_water; }
+
+void ggn_host_get_closes(const ggn_host *h, ggn_host_closes *out) { *out = h->closes; }
 
 /* ---- connection accessors ------------------------------------------------------------------------- */
 

@@ -194,6 +194,7 @@ struct ggn_host {
   uint32_t nprotos;
   ggn_conn *conns, *conns_tail;
   uint32_t nconns, nopen, npending_in;
+  ggn_host_closes closes;
   ggn_conn *dirty;
   ggn_dialjob *jobs;
   ggn_dns *dns;   /* resolutions in flight */

@@ -24,10 +24,13 @@
  * latency, next to ours and the ratio. Skipped with a note when python3-opendht is missing.
  *
  *   bench_dht [--quick] [--json FILE] [--nodes N[,N...]] [--delays MS[,MS...]] [--ops K]
- *             [--alpha A] [--ahead P] [--eager] [--no-settle] [--max-conns C] [--no-opendht]
+ *             [--alpha A] [--ahead P] [--eager] [--no-settle] [--redial] [--no-warm-first]
+ *             [--max-conns C] [--no-opendht]
  * --alpha: lookup concurrency (default the core's 3); --ahead: candidates each lookup dials
  * ahead (the core's prepare_ahead; default alpha for gets and find-peer, k for the others); --eager: no optimistic
  * multistream-select (every request waits for the protocol answer first, for comparison);
+ * --redial: the kad service redials routing-table peers that close the connection (off by
+ * default); --no-warm-first: lookups ask in distance order only (docs/kad.md); for comparison;
  * GG_BENCH_DUMP=FILE appends every put, get and lookup reply (latency, rounds, requests) to FILE.
  * --max-conns: each node's connection cap (default 256; trimming from 3/4 of it).
  */
@@ -56,6 +59,8 @@ typedef struct opts {
   unsigned alpha; /* 0: the core's default (3) */
   unsigned ahead; /* candidates dialed ahead per lookup; 0: the core's default */
   int eager;      /* 1: no optimistic multistream-select (for comparison) */
+  int redial;     /* 1: routing-table peers that close the connection are dialed again */
+  int no_warm;    /* 1: lookups ask the closest waiting candidate, connected or not */
   int settle;     /* 1: every node refreshes once after the build (default) */
   int opendht;
   const char *self;
@@ -142,10 +147,50 @@ static void progress(unsigned n, double delay, const char *what) {
   fprintf(stderr, "bench_dht: N=%u %g ms: %s\n", n, delay, what);
 }
 
+/* Row "routing": per node, routing-table size, the share of it connected, connections, and
+ * upgraded connections ended so far by cause. */
+static int row_routing(bench_report *rep, bh *h, unsigned n, double delay, double quiet_s) {
+  bh_stats st;
+  if (bh_stats_get(h, &st) != 0) return -1;
+  char name[96];
+  snprintf(name, sizeof name, "routing/N=%u/%gms", n, delay);
+  bench_row *row = bench_row_add(rep, name);
+  double nodes = st.nodes ? st.nodes : 1;
+  bench_row_num(row, "rt/node", st.rt / nodes);
+  bench_row_num(row, "rt_connected_%", st.rt ? 100.0 * st.rt_conn / st.rt : 0);
+  bench_row_num(row, "conns/node", st.open / nodes);
+  bench_row_num(row, "trimmed/node", st.closed_trimmed / nodes);
+  bench_row_num(row, "closed_local/node", st.closed_local / nodes);
+  bench_row_num(row, "closed_peer/node", st.closed_peer / nodes);
+  bench_row_num(row, "closed_error/node", st.closed_error / nodes);
+  bench_row_num(row, "redials/node", st.redials / nodes);
+  bench_row_num(row, "quiesce_s", quiet_s);
+  return 0;
+}
+
+/* Waits until the workers use under half a core in all (over half a second; the keepalives
+ * and delayed deliveries of ~85,000 connections alone take a share) or 10 s have passed: work
+ * the nodes start by themselves, such as the bucket refreshes that follow a bootstrap's
+ * self-lookup, would otherwise run into the next measurement. Returns the seconds waited, or
+ * -1 on a harness failure. */
+static double quiesce(bh *h) {
+  double t0 = bh_now_s();
+  bh_stats a, b;
+  if (bh_stats_get(h, &a) != 0) return -1;
+  for (;;) {
+    usleep(500 * 1000);
+    if (bh_stats_get(h, &b) != 0) return -1;
+    double cores = (b.cpu_ms - a.cpu_ms) / 500.0;
+    if (cores < 0.5 || bh_now_s() - t0 > 10) break;
+    a = b;
+  }
+  return bh_now_s() - t0;
+}
+
 /* One configuration on a fresh network. 0, or -1 after printing a harness failure. */
 static int run_config(bench_report *rep, const opts *o, unsigned n, double delay, ours *our) {
   bh *h;
-  unsigned total = n + 2 * o->joins;
+  unsigned total = n + 3 * o->joins;
   /* Bootstrap nodes get the host's default cap (1024): every newcomer dials them and many
    * routing tables hold them, and a real network's bootstrap nodes are provisioned for it.
    * Round-robin puts at most 2 on a worker (nboot <= N/50 < 2 x workers): keep room. */
@@ -162,9 +207,11 @@ static int run_config(bench_report *rep, const opts *o, unsigned n, double delay
   unsigned nboot = n < 8 ? 1 : n < 100 ? 2 : n / 50; /* bootstrap nodes */
   if (nboot > 20) nboot = 20;
   if (bh_set(h,
-             "delay_ms=%g log=error kad=1 kad_alpha=%u kad_prepare_ahead=%u eager=%d "
+             "delay_ms=%g log=error kad=1 kad_alpha=%u kad_prepare_ahead=%u eager=%d kad_redial=%d "
+             "kad_warm_first=%d "
              "max_conns=%u high_water=%u low_water=%u",
-             delay, o->alpha, o->ahead, o->eager, boot_conns, boot_conns / 2, boot_conns * 3 / 8) != 0 ||
+             delay, o->alpha, o->ahead, o->eager, o->redial, !o->no_warm, boot_conns,
+             boot_conns / 2, boot_conns * 3 / 8) != 0 ||
       bh_start(h, nboot) != 0 ||
       bh_set(h, "max_conns=%u high_water=%u low_water=%u", o->max_conns, o->max_conns * 3 / 4,
              o->max_conns / 2) != 0 ||
@@ -221,6 +268,13 @@ static int run_config(bench_report *rep, const opts *o, unsigned n, double delay
     free_ops(ops, k);
     ops = NULL;
   }
+  /* the refreshes each bootstrap starts after its self-lookup */
+  double quiet_s = quiesce(h);
+  if (quiet_s < 0) goto out;
+
+  /* the state the operations start from: how many routing-table peers have an open connection
+   * (a request to one costs a round trip, to any other a connection setup as well) */
+  if (row_routing(rep, h, n, delay, quiet_s) != 0) goto out;
 
   progress(n, delay, "put, get, lookup");
   /* put, then get each record from another node */
@@ -273,14 +327,17 @@ static int run_config(bench_report *rep, const opts *o, unsigned n, double delay
   ops = NULL;
 
   progress(n, delay, "join");
-  /* join: new nodes bootstrap into the full network, one at a time; first with the lookup
-   * concurrency of the others, then J more with alpha = 10 (go-libp2p's default), which
-   * then also look up random nodes: the same network, two settings */
-  for (int variant = 0; variant < 2; variant++) {
-    unsigned alpha = variant ? 10 : o->alpha ? o->alpha : 3;
+  /* join: new nodes bootstrap into the full network, one at a time: J with the settings of
+   * the others (the self-lookup at the core's bootstrap_alpha), J whose self-lookup keeps to
+   * alpha (3) like every other lookup, and J with alpha = 10 for everything (go-libp2p's
+   * default), which then also look up random nodes: the same network, three settings */
+  for (int variant = 0; variant < 3; variant++) {
+    unsigned alpha = variant == 2 ? 10 : o->alpha ? o->alpha : 3;
     unsigned first = bh_nodes(h);
-    if (variant && alpha == (o->alpha ? o->alpha : 3)) break;
-    if (variant && bh_set(h, "kad_alpha=%u", alpha) != 0) goto out;
+    if (variant == 2 && alpha == (o->alpha ? o->alpha : 3)) break;
+    if (variant == 1 && bh_set(h, "kad_bootstrap_alpha=%u", alpha) != 0) goto out;
+    if (variant == 2 && bh_set(h, "kad_alpha=%u kad_bootstrap_alpha=%u", alpha, alpha) != 0)
+      goto out;
     k = o->joins;
     if (bh_start(h, k) != 0) goto out;
     ops = calloc(k, sizeof(*ops));
@@ -295,7 +352,8 @@ static int run_config(bench_report *rep, const opts *o, unsigned n, double delay
     bench_row_num(row, "lookup_p50_ms", bh_pct_field(ops, k, "dur", 50) / 1e6);
     free_ops(ops, k);
     ops = NULL;
-    if (!variant) continue;
+    if (variant < 2) continue;
+    if (quiesce(h) < 0) goto out; /* the joiners' refreshes */
     /* lookups and gets from the alpha = 10 joiners */
     k = o->ops;
     ops = calloc(k, sizeof(*ops));
@@ -423,6 +481,10 @@ static const bench_opt cli_opts[] = {
      "candidates each lookup dials ahead (default alpha for gets and find-peer, k for others)"},
     {"--eager", NULL, "no optimistic multistream-select (for comparison)"},
     {"--no-settle", NULL, "skip the bucket refresh of every node after the build"},
+    {"--no-warm-first", NULL,
+     "lookups ask the closest waiting candidate even when a connected one is next (comparison)"},
+    {"--redial", NULL,
+     "dial routing-table peers again when they close the connection (kad redial_interval 60 s)"},
     {"--max-conns", "C", "each node's connection cap (default 256; trimming from 3/4 of it)"},
     {"--no-opendht", NULL, "skip the OpenDHT baseline"},
     {0}};
@@ -465,6 +527,10 @@ int main(int argc, char **argv) {
       o.ahead = (unsigned)atoi(argv[++i]);
     } else if (!strcmp(argv[i], "--no-settle")) {
       o.settle = 0;
+    } else if (!strcmp(argv[i], "--redial")) {
+      o.redial = 1;
+    } else if (!strcmp(argv[i], "--no-warm-first")) {
+      o.no_warm = 1;
     } else if (!strcmp(argv[i], "--eager")) {
       o.eager = 1;
     } else if (!strcmp(argv[i], "--max-conns") && i + 1 < argc) {

@@ -746,26 +746,36 @@ static int cmp_by_dist(const void *x, const void *y) {
  * first, each once: alpha of them for lookups that may end early, the rest of the k window for
  * those that must hear from all k), and the next request goes to one of them. */
 typedef struct prep_ctx {
-  gg_peerid sent[64], prepared[64];
+  gg_peerid sent[256], prepared[256];
   int nsent, nprepared;
-  uint64_t reqs[64];
+  uint64_t reqs[256];
+  int ndone, done_type, sent_at_done;
+  int use_conn; /* 0: every peer counts as connected */
+  gg_peerid conn[8];
+  int nconn;
 } prep_ctx;
 
 static int pr_send(ggp_kad *k, uint64_t r, const ggp_kad_peerinfo *p, const uint8_t *m, size_t l,
                    int e, void *ud) {
   (void)k, (void)m, (void)l, (void)e;
   prep_ctx *c = ud;
+  assert_true(c->nsent < 256);
   c->reqs[c->nsent] = r;
   c->sent[c->nsent++] = p->id;
   return 0;
 }
 static void pr_done(ggp_kad *k, uint64_t q, const ggp_kad_result *r, void *ud) {
-  (void)k, (void)q, (void)r, (void)ud;
+  (void)k, (void)q;
+  prep_ctx *c = ud;
+  c->ndone++;
+  c->done_type = r->type;
+  c->sent_at_done = c->nsent;
 }
 static void pr_prepare(ggp_kad *k, const ggp_kad_peerinfo *p, void *ud) {
   (void)k;
   prep_ctx *c = ud;
   assert_true(p->naddrs >= 1);
+  assert_true(c->nprepared < 256);
   c->prepared[c->nprepared++] = p->id;
 }
 static int pr_has(const gg_peerid *set, int n, const gg_peerid *id) {
@@ -773,21 +783,28 @@ static int pr_has(const gg_peerid *set, int n, const gg_peerid *id) {
     if (gg_peerid_eq(&set[i], id)) return 1;
   return 0;
 }
+static int pr_connected(ggp_kad *k, const gg_peerid *p, void *ud) {
+  (void)k;
+  prep_ctx *c = ud;
+  return !c->use_conn || pr_has(c->conn, c->nconn, p);
+}
 
-/* A core with 40 routing-table peers and the given prepare_ahead, callbacks into c. */
-static ggp_kad *prep_core(prep_ctx *c, size_t ahead) {
+/* A core with 40 routing-table peers and the given prepare_ahead (and bootstrap_alpha unless
+ * 0), callbacks into c. */
+static ggp_kad *prep_core2(prep_ctx *c, size_t ahead, size_t boot_alpha) {
   memset(c, 0, sizeof(*c));
   ggp_kad_callbacks cb = {.send_request = pr_send, .query_done = pr_done,
-                          .prepare_peer = pr_prepare};
+                          .prepare_peer = pr_prepare, .peer_connected = pr_connected};
   ggp_kad_settings st;
   ggp_kad_settings_default(&st);
   st.prepare_ahead = ahead;
+  if (boot_alpha) st.bootstrap_alpha = boot_alpha;
   uint8_t seed[32] = {5};
   gg_keypair self_kp;
   gg_keypair_from_seed(&self_kp, seed);
   gg_peerid self;
   gg_peerid_from_ed25519(&self, self_kp.pub);
-  gg_rand_seeded r;
+  static gg_rand_seeded r; /* the core keeps using it */
   gg_rand_seeded_init(&r, 5);
   ggp_kad *k;
   assert_int_equal(ggp_kad_new(&k, &cb, &st, &self, &r.r, NULL, c), GG_OK);
@@ -801,6 +818,78 @@ static ggp_kad *prep_core(prep_ctx *c, size_t ahead) {
     ggp_kad_peer_seen(k, &pi, GG_SEC(1000));
   }
   return k;
+}
+
+static ggp_kad *prep_core(prep_ctx *c, size_t ahead) { return prep_core2(c, ahead, 0); }
+
+/* The bootstrap's self-lookup asks bootstrap_alpha peers at once (default: the whole k
+ * window), and the bucket refreshes start only when it has ended. */
+static void test_bootstrap_alpha(void **s) {
+  (void)s;
+  static prep_ctx c;
+  gg_ts t = GG_SEC(1000);
+  for (int variant = 0; variant < 2; variant++) {
+    ggp_kad *k = prep_core2(&c, 0, variant ? 3 : 0);
+    size_t want = variant ? 3 : 20;
+    assert_int_equal(ggp_kad_bootstrap(k, t, NULL), GG_OK);
+    ggp_kad_handle_expiry(k, t);
+    assert_int_equal(c.nsent, (int)want); /* the self-lookup's requests only */
+    /* every request fails: the window moves on until no candidate is left */
+    int answered = 0;
+    while (answered < c.nsent && c.ndone == 0) {
+      int upto = c.nsent;
+      for (; answered < upto && c.ndone == 0; answered++) {
+        ggp_kad_on_fail(k, c.reqs[answered], GG_ETIMEDOUT, t + 1);
+        if (c.ndone == 0) assert_true(c.nsent - answered - 1 <= (int)want);
+      }
+    }
+    assert_int_equal(c.ndone, 1);
+    assert_int_equal(c.done_type, GGP_KAD_Q_BOOTSTRAP);
+    assert_int_equal(c.sent_at_done, 20); /* the k closest it was seeded with, once each */
+    /* the refreshes began once the self-lookup had been reported */
+    ggp_kad_handle_expiry(k, t + 2);
+    assert_true(c.nsent > c.sent_at_done);
+    ggp_kad_del(k);
+  }
+}
+
+/* peer_connected: a free slot whose closest waiting candidate is not connected goes to the
+ * closest connected one in the k window; the skipped one is dialed ahead and asked next. */
+static void test_connected_first(void **s) {
+  (void)s;
+  static prep_ctx c;
+  static const uint8_t pk[] = "/pk/connected-first";
+  gg_ts t = GG_SEC(1000);
+  /* the window's order, closest first: a FIND_NODE whose requests all fail asks them in turn */
+  ggp_kad *k = prep_core(&c, 0);
+  assert_int_equal(ggp_kad_find_node(k, pk, sizeof pk - 1, t, NULL), GG_OK);
+  ggp_kad_handle_expiry(k, t);
+  for (int i = 0; i < c.nsent && c.ndone == 0; i++) ggp_kad_on_fail(k, c.reqs[i], GG_ETIMEDOUT, t);
+  assert_int_equal(c.sent_at_done, 20);
+  gg_peerid order[20];
+  memcpy(order, c.sent, sizeof order);
+  ggp_kad_del(k);
+
+  k = prep_core(&c, 0);
+  c.use_conn = 1;
+  c.conn[0] = order[5];
+  c.conn[1] = order[10];
+  c.nconn = 2;
+  assert_int_equal(ggp_kad_get_value(k, pk, sizeof pk - 1, 0, t, NULL), GG_OK);
+  ggp_kad_handle_expiry(k, t);
+  assert_int_equal(c.nsent, 3);
+  assert_true(gg_peerid_eq(&c.sent[0], &order[5]));
+  assert_true(gg_peerid_eq(&c.sent[1], &order[10]));
+  /* the pass went on: order[1] was skipped too, then nothing connected was left */
+  assert_true(gg_peerid_eq(&c.sent[2], &order[2]));
+  assert_true(c.nprepared >= 2); /* the skipped ones are dialed meanwhile */
+  assert_true(gg_peerid_eq(&c.prepared[0], &order[0]));
+  assert_true(gg_peerid_eq(&c.prepared[1], &order[1]));
+  /* the next slot goes to the closest waiting one, connected or not */
+  ggp_kad_on_fail(k, c.reqs[0], GG_ETIMEDOUT, t + 1);
+  assert_int_equal(c.nsent, 4);
+  assert_true(gg_peerid_eq(&c.sent[3], &order[0]));
+  ggp_kad_del(k);
 }
 
 static void test_prepare_peer(void **s) {
@@ -935,6 +1024,8 @@ int main(void) {
       cmocka_unit_test(test_refresh_keys),
       cmocka_unit_test(test_find_node_is_k_closest),
       cmocka_unit_test(test_prepare_peer),
+      cmocka_unit_test(test_bootstrap_alpha),
+      cmocka_unit_test(test_connected_first),
       cmocka_unit_test(test_sim_lookups_200),
       cmocka_unit_test(test_sim_churn_and_unresponsive),
       cmocka_unit_test(test_sim_expiry_and_republish),

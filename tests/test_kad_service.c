@@ -596,6 +596,67 @@ static void test_garbage_and_client_mode(void **state) {
   close_nodes(&loop, ns, 4);
 }
 
+/* Keeping routing-table connections: protected from our trimming; with redial_interval, a
+ * routing-table peer that closes the connection is dialed again, once per interval; without
+ * it, nothing happens until the next request. The counters see it all. */
+static void test_redial(void **state) {
+  (void)state;
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  node ns[3];
+  memset(ns, 0, sizeof(ns));
+  ggn_kad_settings redial = {.redial_interval = GG_SEC(60)};
+  node_start(&ns[0], &loop, 700, &redial);
+  node_start(&ns[1], &loop, 701, NULL);
+  node_start(&ns[2], &loop, 702, NULL);
+  bootstrap_all(&loop, ns, 3);
+  run_for(&loop, 1000); /* the bucket refreshes that follow the bootstraps */
+  for (int i = 0; i < 3; i++) {
+    assert_int_equal(ggn_kad_routing_size(ns[i].k), 2);
+    assert_int_equal(ggn_kad_routing_connected(ns[i].k), 2);
+  }
+  /* node 1 closes its connection to node 0 (as a trim would): node 0 dials it again */
+  const gg_peerid *p0 = ggn_host_peer_id(ns[0].h), *p1 = ggn_host_peer_id(ns[1].h),
+                  *p2 = ggn_host_peer_id(ns[2].h);
+  ggn_conn_close(ggn_host_conn_to(ns[1].h, p0));
+  RUN_UNTIL(&loop, ggn_host_conn_to(ns[0].h, p1) == NULL, 5000);
+  RUN_UNTIL(&loop, ggn_host_conn_to(ns[0].h, p1) != NULL, 5000);
+  assert_non_null(ggn_host_conn_to(ns[0].h, p1));
+  ggn_kad_counters c;
+  ggn_kad_get_counters(ns[0].k, &c);
+  assert_int_equal(c.redials, 1);
+  ggn_host_closes cl;
+  ggn_host_get_closes(ns[0].h, &cl);
+  assert_true(cl.peer >= 1);
+  ggn_host_get_closes(ns[1].h, &cl);
+  assert_true(cl.local >= 1);
+  /* a second close within the interval: no second redial */
+  ggn_conn_close(ggn_host_conn_to(ns[1].h, p0));
+  RUN_UNTIL(&loop, ggn_host_conn_to(ns[0].h, p1) == NULL, 5000);
+  run_for(&loop, 300);
+  assert_null(ggn_host_conn_to(ns[0].h, p1));
+  assert_int_equal(ggn_kad_routing_connected(ns[0].k), 1);
+  ggn_kad_get_counters(ns[0].k, &c);
+  assert_int_equal(c.redials, 1);
+  /* node 1 has no redial: when node 2 closes, it stays closed; a request then pays the dial
+   * (counted cold, to a routing-table peer) */
+  ggn_conn_close(ggn_host_conn_to(ns[2].h, p1));
+  RUN_UNTIL(&loop, ggn_host_conn_to(ns[1].h, p2) == NULL, 5000);
+  run_for(&loop, 300);
+  assert_null(ggn_host_conn_to(ns[1].h, p2));
+  ggn_kad_counters c1;
+  ggn_kad_get_counters(ns[1].k, &c1);
+  assert_int_equal(c1.redials, 0);
+  qres g = {0};
+  assert_int_equal(ggn_kad_find_node(ns[1].k, (const uint8_t *)"x", 1, qdone, &g), GG_OK);
+  RUN_UNTIL(&loop, g.done, 10000);
+  ggn_kad_counters c2;
+  ggn_kad_get_counters(ns[1].k, &c2);
+  assert_true(c2.requests > c1.requests);
+  assert_true(c2.cold_rt >= c1.cold_rt + 1);
+  close_nodes(&loop, ns, 3);
+}
+
 /* ---- allocation failures --------------------------------------------------------------------- */
 
 /* ggn_kad_new fails cleanly at every allocation (nothing left registered or leaked), and a
@@ -649,6 +710,7 @@ int main(void) {
       cmocka_unit_test(test_network),
       cmocka_unit_test(test_restart),
       cmocka_unit_test(test_garbage_and_client_mode),
+      cmocka_unit_test(test_redial),
       cmocka_unit_test(test_nomem),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -561,6 +561,13 @@ int bh_stats_get(bh *h, bh_stats *s) {
     s->conns += bh_op_num(&ops[i], "conns", 0);
     s->open += bh_op_num(&ops[i], "open", 0);
     s->cpu_ms += bh_op_num(&ops[i], "cpu_ms", 0);
+    s->rt += bh_op_num(&ops[i], "rt", 0);
+    s->rt_conn += bh_op_num(&ops[i], "rt_conn", 0);
+    s->closed_trimmed += bh_op_num(&ops[i], "closed_trimmed", 0);
+    s->closed_local += bh_op_num(&ops[i], "closed_local", 0);
+    s->closed_peer += bh_op_num(&ops[i], "closed_peer", 0);
+    s->closed_error += bh_op_num(&ops[i], "closed_error", 0);
+    s->redials += bh_op_num(&ops[i], "redials", 0);
     s->rss_kb0 += h->w[i].rss_kb0;
     s->heap0 += h->w[i].heap0;
   }

@@ -119,6 +119,11 @@ typedef struct bh_stats {
   double fds, conns, open;
   double max_fds_worker; /* the most descriptors any one worker holds */
   double cpu_ms;         /* CPU time (user + system) the workers have used so far */
+  double rt, rt_conn;    /* routing-table entries (kad nodes), those with an open connection */
+  /* upgraded connections ended so far: trimmed by the connection manager, closed by the node
+   * otherwise, by the peer, on an error (both ends count a connection) */
+  double closed_trimmed, closed_local, closed_peer, closed_error;
+  double redials; /* kad: routing-table peers dialed again after they closed the connection */
 } bh_stats;
 int bh_stats_get(bh *h, bh_stats *s);
 

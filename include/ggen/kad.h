@@ -48,6 +48,9 @@ enum {
 typedef struct ggp_kad_settings {
   size_t k;                    /* replication / bucket size; default 20 */
   size_t alpha;                /* in-flight requests per query; default 3 */
+  size_t bootstrap_alpha;      /* in-flight requests of the bootstrap's self-lookup, which must
+                                  hear from each of the k closest anyway; default 20 (k);
+                                  0: alpha */
   int client_mode;             /* 1: do not serve requests (the glue also hides the protocol) */
   gg_ts request_timeout;       /* default 10 s */
   gg_ts query_timeout;         /* default 60 s */
@@ -149,6 +152,13 @@ typedef struct ggp_kad_callbacks {
    * a time, each announced once). Optional: the glue may connect to it ahead, so that the
    * request does not pay for connection setup (docs/kad.md "Lookups"). */
   void (*prepare_peer)(ggp_kad *kad, const ggp_kad_peerinfo *peer, void *ud);
+  /* 1 when a request to peer would go over an open connection (a round trip), 0 when it would
+   * pay for a connection setup too. Optional: with it, a free request slot whose closest
+   * waiting candidate is not connected goes to the closest connected one waiting in the k
+   * window (the closest one is then announced to prepare_peer, and asked once a slot is free
+   * again).
+   * When a lookup ends does not change, only the order in which candidates are asked. */
+  int (*peer_connected)(ggp_kad *kad, const gg_peerid *peer, void *ud);
   /* Persistence mirror (all optional). */
   void (*record_stored)(ggp_kad *kad, const ggp_kad_record *rec, void *ud);
   void (*record_removed)(ggp_kad *kad, const uint8_t *key, size_t klen, void *ud);

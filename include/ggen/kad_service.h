@@ -52,7 +52,17 @@ typedef struct ggn_kad_settings {
   gg_ts idle_timeout;           /* inbound stream without a request for this long is reset
                                    (0: 10 s, as js) */
   uint32_t max_inbound_streams; /* open inbound kad streams, all peers (0: 1024); more are reset */
-  int no_protect;               /* 1: leave routing-table peers' connections to trimming */
+  int no_protect;               /* 1: leave routing-table peers' connections to trimming (and
+                                   do not redial them: see redial_interval) */
+  int no_warm_first;            /* 1: a lookup's free request slot always goes to the closest
+                                   waiting candidate, connected or not (peer_connected in
+                                   include/ggen/kad.h) */
+  gg_ts redial_interval;        /* > 0: a routing-table peer that closes our connection (e.g.
+                                   it trimmed it: it does not hold us in its table) is dialed
+                                   again at once, at most once per this interval. 0 (the
+                                   default): never; in a 1000-node benchmark whose nodes were
+                                   short of connections it caused churn and slower lookups
+                                   (docs/kad-service.md) */
   int no_connect_ahead;         /* 1: do not connect to a lookup's next candidates while
                                    the requests in flight are answered (prepare_peer) */
 } ggn_kad_settings;
@@ -136,5 +146,17 @@ const char *ggn_kad_protocol(const ggn_kad *k);
 
 /* Routing-table size (ggp_kad_get_stats().routing_peers). */
 size_t ggn_kad_routing_size(const ggn_kad *k);
+
+/* Requests this node's queries sent, and how many of them found no open connection to the peer
+ * (they paid a connection setup: TCP + Noise, 4 one-way delays more than a round trip), of
+ * those to routing-table peers. Monotonic since the service started. */
+typedef struct ggn_kad_counters {
+  uint64_t requests, cold, cold_rt, ahead;
+  uint64_t redials; /* routing-table peers dialed again after they closed the connection */
+} ggn_kad_counters;
+void ggn_kad_get_counters(const ggn_kad *k, ggn_kad_counters *out);
+
+/* Routing-table peers this node has an upgraded connection to (walks the table). */
+size_t ggn_kad_routing_connected(const ggn_kad *k);
 
 #endif

@@ -456,21 +456,39 @@ static size_t rss_kb(void) {
 
 static void cmd_stats(hw_op *op, int argc, char **argv) {
   hw *w = op->w;
-  size_t conns = 0, open = 0, nodes = 0;
+  size_t conns = 0, open = 0, nodes = 0, rt = 0, rt_conn = 0;
+  uint64_t redials = 0;
+  ggn_host_closes cl = {0};
   for (size_t i = 0; i < w->nodes_cap; i++) {
     hw_node *n = w->nodes[i];
     if (!n || n->closing) continue;
     nodes++;
     conns += ggn_host_conn_count(n->h);
     open += ggn_host_conn_count_open(n->h);
+    ggn_host_closes c;
+    ggn_host_get_closes(n->h, &c);
+    cl.trimmed += c.trimmed, cl.local += c.local, cl.peer += c.peer, cl.error += c.error;
+    if (n->kad) {
+      rt += ggn_kad_routing_size(n->kad);
+      rt_conn += ggn_kad_routing_connected(n->kad);
+      ggn_kad_counters kc;
+      ggn_kad_get_counters(n->kad, &kc);
+      redials += kc.redials;
+    }
   }
   struct mallinfo2 mi = mallinfo2();
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
   double cpu_ms = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
                   (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
-  hw_reply_ok(op, "nodes=%zu rss_kb=%zu heap=%zu fds=%zu conns=%zu open=%zu cpu_ms=%.1f", nodes,
-              rss_kb(), mi.uordblks + mi.hblkhd, count_fds(), conns, open, cpu_ms);
+  hw_reply_ok(op,
+              "nodes=%zu rss_kb=%zu heap=%zu fds=%zu conns=%zu open=%zu cpu_ms=%.1f rt=%zu "
+              "rt_conn=%zu closed_trimmed=%llu closed_local=%llu closed_peer=%llu "
+              "closed_error=%llu redials=%llu",
+              nodes, rss_kb(), mi.uordblks + mi.hblkhd, count_fds(), conns, open, cpu_ms, rt,
+              rt_conn, (unsigned long long)cl.trimmed, (unsigned long long)cl.local,
+              (unsigned long long)cl.peer, (unsigned long long)cl.error,
+              (unsigned long long)redials);
 }
 
 static void stop_all(hw *w) {

@@ -39,8 +39,8 @@ typedef struct hw_settings {
   int eager_select; /* ggn_host_settings.eager_select */
   /* Kademlia (src/net/harness_kad.c) */
   int kad; /* 1: nodes run the kad service */
-  int kad_client, kad_no_protect, kad_no_ahead;
-  size_t kad_k, kad_alpha, kad_prepare_ahead; /* 0: the core's defaults */
+  int kad_client, kad_no_protect, kad_no_ahead, kad_redial, kad_no_warm;
+  size_t kad_k, kad_alpha, kad_prepare_ahead, kad_bootstrap_alpha; /* 0: the core's defaults */
   gg_ts kad_req_timeout;
   char kad_proto[64]; /* "": the default protocol id */
   /* Gossipsub (src/net/harness_gossip.c) */

@@ -23,7 +23,8 @@ typedef struct hw_kop {
   struct hw_kop *prev, *next;
   hw_op *op;
   hw_node *n;
-  char *expect; /* get: the value the coordinator expects, or NULL */
+  char *expect;        /* get: the value the coordinator expects, or NULL */
+  ggn_kad_counters c0; /* the node's counters when the query started */
 } hw_kop;
 
 static int v_any(void *ud, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl) {
@@ -48,12 +49,18 @@ int hw_kad_set(hw_settings *st, const char *k, const char *v) {
     st->kad_alpha = u;
   else if (!strcmp(k, "kad_prepare_ahead"))
     st->kad_prepare_ahead = u;
+  else if (!strcmp(k, "kad_bootstrap_alpha"))
+    st->kad_bootstrap_alpha = u;
   else if (!strcmp(k, "kad_client"))
     st->kad_client = num && u;
   else if (!strcmp(k, "kad_protect"))
     st->kad_no_protect = num && !u;
   else if (!strcmp(k, "kad_ahead"))
     st->kad_no_ahead = num && !u;
+  else if (!strcmp(k, "kad_redial"))
+    st->kad_redial = num && u;
+  else if (!strcmp(k, "kad_warm_first"))
+    st->kad_no_warm = num && !u;
   else if (!strcmp(k, "kad_timeout_ms"))
     st->kad_req_timeout = (gg_ts)u * GG_MS(1);
   else if (!strcmp(k, "kad_proto")) {
@@ -75,11 +82,14 @@ int hw_kad_attach(hw_node *n, const hw_settings *st) {
       .nvalidators = 1,
       .no_protect = st->kad_no_protect,
       .no_connect_ahead = st->kad_no_ahead,
+      .redial_interval = st->kad_redial ? GG_SEC(60) : 0,
+      .no_warm_first = st->kad_no_warm,
   };
   ggp_kad_settings_default(&ks.kad);
   if (st->kad_k) ks.kad.k = st->kad_k;
   if (st->kad_alpha) ks.kad.alpha = st->kad_alpha;
   if (st->kad_prepare_ahead) ks.kad.prepare_ahead = st->kad_prepare_ahead;
+  if (st->kad_bootstrap_alpha) ks.kad.bootstrap_alpha = st->kad_bootstrap_alpha;
   if (st->kad_req_timeout) ks.kad.request_timeout = st->kad_req_timeout;
   return ggn_kad_new(&n->kad, n->h, &ks);
 }
@@ -118,6 +128,7 @@ static hw_kop *kop_new(hw_op *op) {
   }
   ko->op = op;
   ko->n = n;
+  ggn_kad_get_counters(n->kad, &ko->c0);
   ko->next = n->kops;
   if (n->kops) n->kops->prev = ko;
   n->kops = ko;
@@ -133,9 +144,18 @@ static void kop_fail(hw_kop *ko, int err, const char *what) {
 /* Fills buf with the fields every query reply carries. */
 static void stats_fields(hw_kop *ko, const ggp_kad_result *r, char *buf, size_t cap) {
   gg_ts ns = gg_clock_now() - ko->op->t0;
-  snprintf(buf, cap, "ns=%llu dur=%llu rounds=%u requests=%u replies=%u failures=%u rt=%zu",
+  ggn_kad_counters c;
+  ggn_kad_get_counters(ko->n->kad, &c);
+  /* cold/cold_rt/ahead: the node's counters over the query's life (other queries the node ran
+   * meanwhile count too; benchmarks run one per node at a time) */
+  snprintf(buf, cap,
+           "ns=%llu dur=%llu rounds=%u requests=%u replies=%u failures=%u rt=%zu cold=%llu "
+           "cold_rt=%llu ahead=%llu",
            (unsigned long long)ns, (unsigned long long)r->duration, r->rounds, r->requests,
-           r->replies, r->failures, ggn_kad_routing_size(ko->n->kad));
+           r->replies, r->failures, ggn_kad_routing_size(ko->n->kad),
+           (unsigned long long)(c.cold - ko->c0.cold),
+           (unsigned long long)(c.cold_rt - ko->c0.cold_rt),
+           (unsigned long long)(c.ahead - ko->c0.ahead));
 }
 
 static void done(ggn_kad *k, const ggp_kad_result *r, void *ud) {

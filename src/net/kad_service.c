@@ -83,12 +83,14 @@ struct ggn_kad {
   uint32_t max_in, nin;
   gg_ts offset; /* core time = uv_hrtime() + offset */
   uv_timer_t timer;
-  gg_ts armed;    /* core time the timer is set for, GG_TS_UNSET when stopped */
-  gg_map reqs;    /* reqid -> kst */
-  gg_map queries; /* qid -> uquery */
-  gg_map rt;      /* routing-table peer ids (values unused) */
+  gg_ts armed;           /* core time the timer is set for, GG_TS_UNSET when stopped */
+  gg_map reqs;           /* reqid -> kst */
+  gg_map queries;        /* qid -> uquery */
+  gg_map rt;             /* routing-table peer ids -> rt_val: when we last redialed them */
+  gg_ts redial_interval; /* GG_TS_UNSET: never (settings 0) */
   kst *streams;
   gg_buf reply; /* inbound replies: the core answers synchronously, so one buffer serves all */
+  ggn_kad_counters ctr;
   unsigned outstanding; /* pings, bootstrap and ahead dials not yet reported by the host */
   int core_depth;       /* > 0 while inside a core call (the final free must wait) */
   int closing, timer_closed, freed;
@@ -360,6 +362,11 @@ static int cb_send(ggp_kad *kad, uint64_t reqid, const ggp_kad_peerinfo *peer, c
   }
   t->waiting = 1;
   learn_addrs(k, peer);
+  k->ctr.requests++;
+  if (!ggn_host_conn_to(k->h, &peer->id)) {
+    k->ctr.cold++;
+    if (gg_map_get(&k->rt, peer->id.b, peer->id.len)) k->ctr.cold_rt++;
+  }
   const char *protos[1] = {k->proto};
   /* Peers the core asks are DHT servers (its routing table holds only identified servers, and
    * replies list other servers' tables), so the request may go out with the protocol
@@ -435,7 +442,16 @@ static void cb_prepare(ggp_kad *kad, const ggp_kad_peerinfo *peer, void *ud) {
    * would be trimmed, or take the room requests need below the hard cap. */
   if (ggn_host_conn_count(k->h) >= ggn_host_conn_high_water(k->h)) return;
   learn_addrs(k, peer);
-  if (ggn_host_connect(k->h, &peer->id, ahead_done, k) == GG_OK) k->outstanding++;
+  if (ggn_host_connect(k->h, &peer->id, ahead_done, k) == GG_OK) {
+    k->outstanding++;
+    k->ctr.ahead++;
+  }
+}
+
+static int cb_connected(ggp_kad *kad, const gg_peerid *peer, void *ud) {
+  (void)kad;
+  ggn_kad *k = ud;
+  return ggn_host_conn_to(k->h, peer) != NULL;
 }
 
 /* ---- queries --------------------------------------------------------------------------------- */
@@ -627,10 +643,16 @@ static void set_protect(ggn_kad *k, const gg_peerid *peer, int on) {
   if (c) ggn_conn_protect(c, on);
 }
 
+/* The routing-table map's value: the second (uv_hrtime) of the peer's last redial, plus one
+ * (values must not be NULL), held in the pointer itself: no allocation per peer. */
+#define RT_NEVER ((void *)(uintptr_t)1)
+static uint64_t rt_secs(void) { return uv_hrtime() / GG_SEC(1); }
+
 static void cb_peer_added(ggp_kad *kad, const gg_peerid *peer, void *ud) {
   (void)kad;
   ggn_kad *k = ud;
-  gg_map_put(&k->rt, peer->b, peer->len, k, NULL); /* on ENOMEM the peer just stays unprotected */
+  /* on ENOMEM the peer just stays unprotected */
+  gg_map_put(&k->rt, peer->b, peer->len, RT_NEVER, NULL);
   set_protect(k, peer, 1);
 }
 
@@ -639,6 +661,27 @@ static void cb_peer_removed(ggp_kad *kad, const gg_peerid *peer, void *ud) {
   ggn_kad *k = ud;
   gg_map_del(&k->rt, peer->b, peer->len);
   set_protect(k, peer, 0);
+}
+
+/* A routing-table peer closed our connection: usually its connection manager trimmed it
+ * (we are not in its table, so it does not protect the connection as we do). Dial it again,
+ * at most once per redial_interval, so that requests to it keep costing one round trip; if it
+ * left, the dial fails and the core's liveness checks evict it as before. Not after errors
+ * (timeouts: probably dead) or our own closes, nor above the high-water mark. */
+static void obs_down(ggn_host *h, ggn_conn *c, int err, void *ud) {
+  ggn_kad *k = ud;
+  if (k->closing || !k->protect || err != GG_ECLOSED || k->redial_interval == GG_TS_UNSET) return;
+  const gg_peerid *p = ggn_conn_peer(c);
+  void *v = gg_map_get(&k->rt, p->b, p->len);
+  if (!v || ggn_host_conn_to(h, p)) return;
+  uint64_t now = rt_secs(), last = (uintptr_t)v - 1;
+  if (v != RT_NEVER && now - last < k->redial_interval / GG_SEC(1)) return;
+  if (ggn_host_conn_count(h) >= ggn_host_conn_high_water(h)) return;
+  gg_map_put(&k->rt, p->b, p->len, (void *)(uintptr_t)(now + 1), NULL);
+  if (ggn_host_connect(h, p, ahead_done, k) == GG_OK) {
+    k->outstanding++;
+    k->ctr.redials++;
+  }
 }
 
 static void obs_up(ggn_host *h, ggn_conn *c, void *ud) {
@@ -678,7 +721,8 @@ static void obs_identify(ggn_host *h, ggn_conn *c, const ggp_identify_msg *m, vo
   rearm(k);
 }
 
-static const ggn_host_callbacks obs_cbs = {.on_conn_up = obs_up, .on_identify = obs_identify};
+static const ggn_host_callbacks obs_cbs = {
+    .on_conn_up = obs_up, .on_conn_down = obs_down, .on_identify = obs_identify};
 
 /* ---- persistence ----------------------------------------------------------------------------- */
 
@@ -773,6 +817,7 @@ int ggn_kad_new(ggn_kad **out, ggn_host *h, const ggn_kad_settings *st_in) {
   k->client_mode = st.client_mode;
   k->protect = !st.no_protect;
   k->no_ahead = st.no_connect_ahead;
+  k->redial_interval = st.redial_interval ? st.redial_interval : GG_TS_UNSET;
   k->idle_timeout = st.idle_timeout ? st.idle_timeout : DEFAULT_IDLE;
   k->req_timeout = st.kad.request_timeout ? st.kad.request_timeout : GG_SEC(10);
   k->max_msg = st.kad.max_message_size ? st.kad.max_message_size : 128 * 1024;
@@ -792,6 +837,7 @@ int ggn_kad_new(ggn_kad **out, ggn_host *h, const ggn_kad_settings *st_in) {
       .query_done = cb_done,
       .check_peer = cb_check,
       .prepare_peer = cb_prepare,
+      .peer_connected = st.no_warm_first ? NULL : cb_connected,
       .record_stored = cb_rec_stored,
       .record_removed = cb_rec_removed,
       .provider_stored = cb_prov_stored,
@@ -869,4 +915,16 @@ size_t ggn_kad_routing_size(const ggn_kad *k) {
   ggp_kad_stats st;
   ggp_kad_get_stats(k->core, &st);
   return st.routing_peers;
+}
+
+void ggn_kad_get_counters(const ggn_kad *k, ggn_kad_counters *out) { *out = k->ctr; }
+
+size_t ggn_kad_routing_connected(const ggn_kad *k) {
+  size_t it = 0, n = 0;
+  const gg_map_entry *e;
+  while ((e = gg_map_next(&k->rt, &it))) {
+    gg_peerid id;
+    if (gg_peerid_from_bytes(&id, e->key, e->klen) == GG_OK && ggn_host_conn_to(k->h, &id)) n++;
+  }
+  return n;
 }

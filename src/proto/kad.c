@@ -245,6 +245,7 @@ void ggp_kad_settings_default(ggp_kad_settings *s) {
   memset(s, 0, sizeof(*s));
   s->k = 20;
   s->alpha = 3;
+  s->bootstrap_alpha = 20;
   s->request_timeout = GG_SEC(10);
   s->query_timeout = GG_SEC(60);
   s->refresh_interval = GG_SEC(600);
@@ -996,6 +997,7 @@ static int build_request(ggp_kad *kad, query *q, int store, gg_buf *out) {
 
 static void query_finish(ggp_kad *kad, query *q, int err);
 static void query_step(ggp_kad *kad, query *q, gg_ts ts);
+static void refresh_buckets(ggp_kad *kad, gg_ts ts, int force);
 
 static void cancel_query_reqs(ggp_kad *kad, query *q);
 
@@ -1052,6 +1054,36 @@ static int query_may_end_early(const query *q) {
          q->type == GGP_KAD_Q_FIND_PEER;
 }
 
+/* Requests in flight: alpha, or bootstrap_alpha for the bootstrap's self-lookup. */
+static size_t query_alpha(const ggp_kad *kad, const query *q) {
+  if (q->type == GGP_KAD_Q_BOOTSTRAP && kad->s.bootstrap_alpha) return kad->s.bootstrap_alpha;
+  return kad->s.alpha;
+}
+
+/* The candidate a free request slot goes to: q->c[i], the closest waiting one, unless the glue
+ * says it is not connected and another waiting candidate in the k window is; then the closest
+ * such one, and q->c[i] is announced to prepare_peer (connected by the time a slot frees
+ * again, its request costs a round trip instead of a connection setup plus a round trip).
+ * seen: the window position of q->c[i] (1-based). */
+static cand *warm_pick(ggp_kad *kad, query *q, size_t i, size_t seen) {
+  cand *c = &q->c[i];
+  if (!kad->cb.peer_connected || kad->cb.peer_connected(kad, &c->id, kad->ud)) return c;
+  for (size_t j = i + 1; j < q->nc && seen < kad->s.k; j++) {
+    cand *d = &q->c[j];
+    if (d->state == C_FAILED) continue;
+    seen++;
+    if (d->state != C_FRESH || !kad->cb.peer_connected(kad, &d->id, kad->ud)) continue;
+    if (!c->prepared && kad->cb.prepare_peer) {
+      ggp_kad_peerinfo pi;
+      pinfo(&pi, &c->id, c->addrs);
+      c->prepared = 1;
+      kad->cb.prepare_peer(kad, &pi, kad->ud);
+    }
+    return d;
+  }
+  return c;
+}
+
 static void query_step(ggp_kad *kad, query *q, gg_ts ts) {
   if (q->done || q->phase != 0) return;
   if (query_satisfied(q)) {
@@ -1062,8 +1094,8 @@ static void query_step(ggp_kad *kad, query *q, gg_ts ts) {
   gg_buf_init(&msg, kad->mem, kad->s.max_message_size);
   int have_msg = 0;
   for (;;) {
-    size_t seen = 0, prepared = 0, ahead = kad->s.prepare_ahead;
-    if (!ahead) ahead = query_may_end_early(q) ? kad->s.alpha : kad->s.k;
+    size_t seen = 0, prepared = 0, ahead = kad->s.prepare_ahead, alpha = query_alpha(kad, q);
+    if (!ahead) ahead = query_may_end_early(q) ? alpha : kad->s.k;
     int pending = 0, sent_fail = 0;
     for (size_t i = 0; i < q->nc && seen < kad->s.k; i++) {
       cand *c = &q->c[i];
@@ -1073,7 +1105,7 @@ static void query_step(ggp_kad *kad, query *q, gg_ts ts) {
         pending = 1;
       } else if (c->state == C_FRESH) {
         pending = 1;
-        if (q->inflight >= kad->s.alpha) {
+        if (q->inflight >= alpha) {
           /* The next waiting candidates (closest first; alpha of them, or all of the k
            * window when the lookup must hear from every one anyway) are announced, so the
            * glue can connect while the requests in flight are answered: the next waves then
@@ -1091,6 +1123,7 @@ static void query_step(ggp_kad *kad, query *q, gg_ts ts) {
           if (build_request(kad, q, 0, &msg) != GG_OK) break;
           have_msg = 1;
         }
+        c = warm_pick(kad, q, i, seen);
         gg_peerid id = c->id;
         if (send_req(kad, R_LOOKUP, q, &id, c->addrs, &msg, 1, ts)) {
           c = cand_find(q, &id); /* send_request cannot change candidates, but be exact */
@@ -1199,6 +1232,9 @@ static void deliver_done(ggp_kad *kad, gg_ts ts) {
       gg_free(kad->mem, peers);
       gg_free(kad->mem, provs);
     }
+    /* The bootstrap's bucket refreshes start from the table its self-lookup filled (as go):
+     * started together, they would seed from the bootstrap peers alone and compete with it. */
+    if (q->type == GGP_KAD_Q_BOOTSTRAP && q->err != GG_ECANCELED) refresh_buckets(kad, ts, 1);
     query_free(kad, q);
   }
   kad->delivering = 0;
@@ -1908,8 +1944,7 @@ int ggp_kad_bootstrap(ggp_kad *kad, gg_ts ts, uint64_t *qid) {
   query *q = query_new(kad, GGP_KAD_Q_BOOTSTRAP, 0, kad->self.b, kad->self.len, ts);
   if (!q) return kad->nqueries >= kad->s.max_queries ? GG_ELIMIT : GG_ENOMEM;
   int rv = start_query(kad, q, ts, qid);
-  refresh_buckets(kad, ts, 1);
-  kad->next_refresh = ts + kad->s.refresh_interval;
+  kad->next_refresh = ts + kad->s.refresh_interval; /* buckets: when the self-lookup ends */
   return rv;
 }
 

@@ -173,6 +173,20 @@ static int cb_send(ggp_kad *kad, uint64_t reqid, const ggp_kad_peerinfo *peer, c
   return 0;
 }
 
+/* With a connection-setup cost, a pair that has talked before is "connected" (links are never
+ * closed in the simulator); without one every peer costs the same. */
+static int cb_connected(ggp_kad *kad, const gg_peerid *peer, void *ud) {
+  (void)kad;
+  node *self = ud;
+  ggsim_kad *sim = self->sim;
+  if (!sim->s.setup) return 1;
+  long to = index_of(sim, peer);
+  if (to < 0) return 0;
+  uint32_t a = self->index, b = (uint32_t)to;
+  uint32_t key[2] = {a < b ? a : b, a < b ? b : a};
+  return gg_map_get(&sim->links, key, sizeof(key)) != NULL;
+}
+
 static void cb_done(ggp_kad *kad, uint64_t qid, const ggp_kad_result *r, void *ud) {
   (void)kad;
   node *self = ud;
@@ -248,6 +262,7 @@ int ggsim_kad_new(ggsim_kad **out, const ggsim_kad_settings *s) {
   cb.send_request = cb_send;
   cb.query_done = cb_done;
   cb.check_peer = cb_check;
+  cb.peer_connected = cb_connected;
   for (size_t i = 0; i < s->nodes; i++) {
     node *nd = &sim->nodes[i];
     gg_keypair kp;

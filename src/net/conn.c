@@ -135,7 +135,7 @@ void ggn_conn_fail(ggn_conn *c, int err, const char *stage) {
   c->close_err = err;
   c->close_stage = stage;
   if (was_open) {
-    if (err == GG_OK) h->closes.local++; /* host_trim moves its own to trimmed */
+    if (err == GG_OK) h->closes.local++; /* the host's trim_conn moves its own to trimmed */
     else if (err == GG_ECLOSED) h->closes.peer++;
     else h->closes.error++;
   }

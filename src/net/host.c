@@ -311,6 +311,20 @@ void ggn_host_accept(ggn_listener *l) {
   ggn_conn_start(c);
 }
 
+/* 1 when the connection manager may close c: upgraded, unprotected, past trim_grace, and
+ * (idle_only) without application streams. */
+static int trimmable(const ggn_host *h, const ggn_conn *c, gg_ts now, int idle_only) {
+  return c->state == C_OPEN && !c->protected_ && now - c->upgraded >= h->st.trim_grace &&
+         !(idle_only && c->nuser_streams > 0);
+}
+
+/* Closes c for the connection manager, counted as trimmed rather than as a local close. */
+static void trim_conn(ggn_host *h, ggn_conn *c, const char *why) {
+  ggn_conn_fail(c, GG_OK, why);
+  h->closes.local--;
+  h->closes.trimmed++;
+}
+
 static void host_trim(ggn_host *h) {
   if (h->nopen <= h->st.conn_high_water) return;
   uint32_t excess = h->nopen - h->st.conn_low_water;
@@ -318,11 +332,8 @@ static void host_trim(ggn_host *h) {
   /* pass 0: connections without application streams; pass 1: any, oldest first */
   for (int pass = 0; pass < 2 && excess > 0; pass++) {
     for (ggn_conn *c = h->conns; c && excess > 0; c = c->next) {
-      if (c->state != C_OPEN || c->protected_ || now - c->upgraded < h->st.trim_grace) continue;
-      if (pass == 0 && c->nuser_streams > 0) continue;
-      ggn_conn_fail(c, GG_OK, "trimming (above the high-water mark)");
-      h->closes.local--;
-      h->closes.trimmed++;
+      if (!trimmable(h, c, now, pass == 0)) continue;
+      trim_conn(h, c, "trimming (above the high-water mark)");
       excess--;
     }
   }
@@ -417,12 +428,8 @@ void ggn_host_conn_freed(ggn_conn *c) {
 static int host_make_room(ggn_host *h) {
   gg_ts now = ggn_now();
   for (ggn_conn *c = h->conns; c; c = c->next) {
-    if (c->state != C_OPEN || c->protected_ || c->nuser_streams > 0 ||
-        now - c->upgraded < h->st.trim_grace)
-      continue;
-    ggn_conn_fail(c, GG_OK, "trimming (room for a dial at max_conns)");
-    h->closes.local--;
-    h->closes.trimmed++;
+    if (!trimmable(h, c, now, 1)) continue;
+    trim_conn(h, c, "trimming (room for a dial at max_conns)");
     return 1;
   }
   return 0;

@@ -1060,6 +1060,15 @@ static size_t query_alpha(const ggp_kad *kad, const query *q) {
   return kad->s.alpha;
 }
 
+/* Announces c to prepare_peer (once per candidate). */
+static void prepare_cand(ggp_kad *kad, cand *c) {
+  if (c->prepared || !kad->cb.prepare_peer) return;
+  ggp_kad_peerinfo pi;
+  pinfo(&pi, &c->id, c->addrs);
+  c->prepared = 1;
+  kad->cb.prepare_peer(kad, &pi, kad->ud);
+}
+
 /* The candidate a free request slot goes to: q->c[i], the closest waiting one, unless the glue
  * says it is not connected and another waiting candidate in the k window is; then the closest
  * such one, and q->c[i] is announced to prepare_peer (connected by the time a slot frees
@@ -1073,12 +1082,7 @@ static cand *warm_pick(ggp_kad *kad, query *q, size_t i, size_t seen) {
     if (d->state == C_FAILED) continue;
     seen++;
     if (d->state != C_FRESH || !kad->cb.peer_connected(kad, &d->id, kad->ud)) continue;
-    if (!c->prepared && kad->cb.prepare_peer) {
-      ggp_kad_peerinfo pi;
-      pinfo(&pi, &c->id, c->addrs);
-      c->prepared = 1;
-      kad->cb.prepare_peer(kad, &pi, kad->ud);
-    }
+    prepare_cand(kad, c);
     return d;
   }
   return c;
@@ -1110,12 +1114,7 @@ static void query_step(ggp_kad *kad, query *q, gg_ts ts) {
            * window when the lookup must hear from every one anyway) are announced, so the
            * glue can connect while the requests in flight are answered: the next waves then
            * cost a round trip, not a connection setup as well. */
-          if (!c->prepared && prepared < ahead && kad->cb.prepare_peer) {
-            ggp_kad_peerinfo pi;
-            pinfo(&pi, &c->id, c->addrs);
-            c->prepared = 1;
-            kad->cb.prepare_peer(kad, &pi, kad->ud);
-          }
+          if (prepared < ahead) prepare_cand(kad, c);
           prepared += c->prepared;
           continue;
         }

@@ -117,11 +117,18 @@ static ev pop(ggsim_kad *sim) {
 
 /* ---- network model ------------------------------------------------------------------------- */
 
+/* The links map's key for the pair (a, b), in either order. */
+static void link_key(uint32_t a, uint32_t b, uint32_t key[2]) {
+  key[0] = a < b ? a : b;
+  key[1] = a < b ? b : a;
+}
+
 static gg_ts delay(ggsim_kad *sim, uint32_t a, uint32_t b, int count_setup) {
   gg_ts d = sim->s.latency;
   if (sim->s.jitter) d += gg_rand_below(&sim->rng.r, sim->s.jitter);
   if (sim->s.setup && count_setup) {
-    uint32_t key[2] = {a < b ? a : b, a < b ? b : a};
+    uint32_t key[2];
+    link_key(a, b, key);
     if (!gg_map_get(&sim->links, key, sizeof(key))) {
       gg_map_put(&sim->links, key, sizeof(key), (void *)1, NULL);
       d += sim->s.setup;
@@ -182,8 +189,8 @@ static int cb_connected(ggp_kad *kad, const gg_peerid *peer, void *ud) {
   if (!sim->s.setup) return 1;
   long to = index_of(sim, peer);
   if (to < 0) return 0;
-  uint32_t a = self->index, b = (uint32_t)to;
-  uint32_t key[2] = {a < b ? a : b, a < b ? b : a};
+  uint32_t key[2];
+  link_key(self->index, (uint32_t)to, key);
   return gg_map_get(&sim->links, key, sizeof(key)) != NULL;
 }
 
